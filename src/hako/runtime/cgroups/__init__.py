@@ -1,0 +1,18 @@
+"""Cgroups for hako's runtime: v1 (per-controller hierarchies) and v2 (the unified tree).
+
+``open_cgroup`` picks the implementation; ``base`` documents the lifecycle and the errors.
+"""
+
+from .base import MEMORY_UNLIMITED, Cgroup, CgroupError, CgroupFS, cgroup_version, open_cgroup
+from .v2 import DEVICES_ENFORCED_ON_V2, shares_to_weight
+
+__all__ = [
+    "Cgroup",
+    "CgroupError",
+    "CgroupFS",
+    "DEVICES_ENFORCED_ON_V2",
+    "MEMORY_UNLIMITED",
+    "cgroup_version",
+    "open_cgroup",
+    "shares_to_weight",
+]

@@ -1,0 +1,58 @@
+"""Terminals for container processes: a pty made inside the container, its master sent out.
+
+The console-socket protocol is runc's: the runtime connects to the unix socket named by
+``--console-socket`` and sends one message whose SCM_RIGHTS payload is the pty master.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import socket
+import struct
+import termios
+
+
+def open_pty(height: int = 0, width: int = 0) -> tuple[int, int]:
+    """A new pty from the devpts instance mounted at /dev/pts (call after pivot_root)."""
+    master, slave = os.openpty()
+    if height and width:
+        set_size(master, height, width)
+    return master, slave
+
+
+def set_size(fd: int, height: int, width: int) -> None:
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", height, width, 0, 0))
+
+
+def get_size(fd: int) -> tuple[int, int] | None:
+    try:
+        rows, cols, _, _ = struct.unpack("HHHH", fcntl.ioctl(fd, termios.TIOCGWINSZ, b"\0" * 8))
+    except OSError:
+        return None
+    return rows, cols
+
+
+def make_controlling(slave: int) -> None:
+    """Start a session with ``slave`` as its controlling terminal and as stdio."""
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+
+
+def send_master(socket_path: str, master: int) -> None:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(socket_path)
+        socket.send_fds(sock, [b"/dev/ptmx"], [master])
+
+
+def receive_master(listener: socket.socket) -> int:
+    conn, _ = listener.accept()
+    with conn:
+        _, fds, _, _ = socket.recv_fds(conn, 4096, 1)
+    if not fds:
+        raise OSError("console socket: no file descriptor received")
+    return fds[0]

@@ -1,0 +1,77 @@
+"""Fixtures shared by every test tree: the busybox rootfs and bundles made from it."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+
+import pytest
+
+from hako.images.busybox import build_rootfs
+from hako.runtime.defaults import default_spec
+
+
+def is_root() -> bool:
+    return os.geteuid() == 0
+
+
+needs_root = pytest.mark.skipif(not is_root(), reason="needs root and a real kernel")
+
+
+@pytest.fixture(scope="session")
+def busybox_rootfs():
+    """One busybox rootfs for the whole run; bundles use it read-only."""
+    # Not under pytest's tmp_path: its 0700 parents would stop a user-namespaced root from
+    # reaching the rootfs.
+    top = tempfile.mkdtemp(prefix="hako-test-rootfs-")
+    os.chmod(top, 0o755)
+    rootfs = build_rootfs(os.path.join(top, "rootfs"))
+    yield rootfs
+    shutil.rmtree(top, ignore_errors=True)
+
+
+class BundleFactory:
+    def __init__(self, rootfs: str):
+        self.rootfs = rootfs
+        self.dirs: list[str] = []
+
+    def __call__(self, args: list[str], terminal: bool = False, **changes) -> str:
+        """A bundle whose config is `default_spec` with ``changes`` applied by key path."""
+        bundle = tempfile.mkdtemp(prefix="hako-test-bundle-")
+        os.chmod(bundle, 0o755)
+        self.dirs.append(bundle)
+        config = default_spec(args=args, terminal=terminal, rootfs=self.rootfs)
+        for path, value in changes.items():
+            target = config
+            keys = path.split("__")
+            for key in keys[:-1]:
+                target = target.setdefault(key, {})
+            if value is None:
+                target.pop(keys[-1], None)
+            else:
+                target[keys[-1]] = value
+        self.write(bundle, config)
+        return bundle
+
+    @staticmethod
+    def write(bundle: str, config) -> None:
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            f.write(config if isinstance(config, str) else json.dumps(config))
+
+    @staticmethod
+    def read(bundle: str) -> dict:
+        with open(os.path.join(bundle, "config.json")) as f:
+            return json.load(f)
+
+    def cleanup(self) -> None:
+        for d in self.dirs:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture
+def make_bundle(busybox_rootfs):
+    factory = BundleFactory(busybox_rootfs)
+    yield factory
+    factory.cleanup()
