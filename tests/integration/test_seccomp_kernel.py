@@ -1,7 +1,8 @@
 """Seccomp filters loaded into a real (forked) process; the child reports syscall results by pipe.
 
 Root is not required: without it the child sets no_new_privs first, which seccomp(2) then accepts.
-Each test is run twice, loading through libseccomp and through the cached raw BPF program.
+Each test runs three ways: loading through libseccomp, through the BPF cache inside the child, and
+with the program built on the parent's side and installed by the child (the runtime's way).
 """
 
 from __future__ import annotations
@@ -51,15 +52,24 @@ def syscall(name: str, *args) -> list[int]:
     return [ret, ctypes.get_errno() if ret == -1 else 0]
 
 
-@pytest.fixture(params=["libseccomp", "bpf-cache"])
+@pytest.fixture(params=["libseccomp", "bpf-cache", "host-side-program"])
 def loader(request, tmp_path):
+    """spec -> what the child runs to install it."""
+    cache = str(tmp_path / "seccomp-cache")
     if request.param == "libseccomp":
-        return rs.load
-    return lambda spec: rs.load(spec, cache_dir=str(tmp_path / "seccomp-cache"))
+        return lambda spec: lambda: rs.load(spec)
+    if request.param == "bpf-cache":  # the child builds on a miss, exports, installs the BPF
+        return lambda spec: lambda: rs.load(spec, cache_dir=cache)
+
+    def host_side(spec):  # as the runtime does it: build before forking, install in the child
+        program, flags = rs.bpf_program(spec, cache), rs.kernel_flags(spec)
+        return lambda: rs.load_program(program, flags)
+    return host_side
 
 
 def in_filtered_child(loader, spec: dict, probe) -> tuple[int, dict | None]:
     """Fork; the child loads ``spec`` and runs ``probe()``; returns (wait status, probe's dict)."""
+    install = loader(spec)
     r, w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child
@@ -67,7 +77,7 @@ def in_filtered_child(loader, spec: dict, probe) -> tuple[int, dict | None]:
         try:
             if os.geteuid() != 0:
                 libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
-            loader(spec)
+            install()
             result = {"ok": probe()}
         except BaseException:
             result = {"error": traceback.format_exc()}

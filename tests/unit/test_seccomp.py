@@ -212,6 +212,7 @@ def test_compile_bpf_builds_once(tmp_path, monkeypatch):
     assert os.listdir(tmp_path / "cache") == [os.path.basename(path)]  # no temporary file left
     monkeypatch.setattr(rs, "build_filter", lambda spec: pytest.fail("rebuilt a cached program"))
     assert rs.compile_bpf(s, tmp_path / "cache") == path
+    assert rs.bpf_program(s, tmp_path / "cache") == open(path, "rb").read()
 
 
 def test_compile_bpf_replaces_a_damaged_program(tmp_path):
@@ -246,3 +247,5 @@ def test_load_bpf_refuses_what_is_not_a_program(tmp_path, size):
     path.write_bytes(b"\0" * size)
     with pytest.raises(rs.SeccompError, match="not a BPF program"):
         rs.load_bpf(path)
+    with pytest.raises(rs.SeccompError, match="not a BPF program"):
+        rs.load_program(b"\0" * size)

@@ -10,23 +10,23 @@ from __future__ import annotations
 import datetime
 import os
 import signal
-from dataclasses import dataclass
 
 from . import spec
 from .cgroups import open_cgroup
 from .devices import with_default_rules
 from .errors import ConfigError, ContainerError
-from .init import InitContext, intermediate
+from .init import InitContext, compile_seccomp, intermediate
 from .state import CREATED, ContainerState, StateStore, process_start_time
 from .sync import Channel
 
 
-@dataclass
 class CreateOptions:
-    console_socket: str | None = None
-    pid_file: str | None = None
-    no_pivot: bool = False
-    preserve_fds: int = 0
+    def __init__(self, console_socket: str | None = None, pid_file: str | None = None,
+                 no_pivot: bool = False, preserve_fds: int = 0):
+        self.console_socket = console_socket
+        self.pid_file = pid_file
+        self.no_pivot = no_pivot
+        self.preserve_fds = preserve_fds
 
 
 def create_container(store: StateStore, container_id: str, bundle: str, options: CreateOptions) -> ContainerState:
@@ -53,7 +53,8 @@ def create_container(store: StateStore, container_id: str, bundle: str, options:
         os.mkfifo(fifo, 0o622)
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         ctx = InitContext(config, rootfs, fifo_fd=fifo_fd, console_socket=options.console_socket,
-                          no_pivot=options.no_pivot, preserve_fds=options.preserve_fds, join=join)
+                          no_pivot=options.no_pivot, preserve_fds=options.preserve_fds, join=join,
+                          seccomp_program=compile_seccomp(config, store.seccomp_cache))
         try:
             _spawn(store, state, ctx, cgroup)
         finally:

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from . import spec
 from .cgroups import open_cgroup
 from .errors import ContainerError, InvalidState
-from .init import NS_PROC_NAMES, InitContext, intermediate
+from .init import NS_PROC_NAMES, InitContext, compile_seccomp, intermediate
 from .state import CREATED, RUNNING, StateStore
 from .sync import Channel
 
 
-@dataclass
 class ExecOptions:
-    console_socket: str | None = None
-    pid_file: str | None = None
-    preserve_fds: int = 0
+    def __init__(self, console_socket: str | None = None, pid_file: str | None = None, preserve_fds: int = 0):
+        self.console_socket = console_socket
+        self.pid_file = pid_file
+        self.preserve_fds = preserve_fds
 
 
 def exec_process(store: StateStore, container_id: str, process: dict, options: ExecOptions) -> int:
@@ -28,7 +27,8 @@ def exec_process(store: StateStore, container_id: str, process: dict, options: E
     spec.validate_process(process, "process")
     join = _namespace_fds(state.pid, state.config)
     ctx = InitContext(state.config, state.rootfs, console_socket=options.console_socket,
-                      preserve_fds=options.preserve_fds, join=join)
+                      preserve_fds=options.preserve_fds, join=join,
+                      seccomp_program=compile_seccomp(state.config, store.seccomp_cache))
     parent, child = Channel.pair()
     intermediate_pid = os.fork()
     if intermediate_pid == 0:

@@ -38,7 +38,8 @@ class InitContext:
 
     def __init__(self, config: dict, rootfs: str, fifo_fd: int | None = None,
                  console_socket: str | None = None, no_pivot: bool = False,
-                 preserve_fds: int = 0, join: dict[str, int] | None = None):
+                 preserve_fds: int = 0, join: dict[str, int] | None = None,
+                 seccomp_program: bytes | None = None):
         self.config = config
         self.rootfs = rootfs
         self.fifo_fd = fifo_fd
@@ -46,6 +47,8 @@ class InitContext:
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
         self.join = join or {}          # namespace type -> open fd to setns into
+        # The compiled filter, made on the host side: after pivot_root the cache is out of reach.
+        self.seccomp_program = seccomp_program
 
 
 def intermediate(channel: Channel, ctx: InitContext, process: dict, for_exec: bool) -> None:
@@ -121,7 +124,7 @@ def _container_init(channel: Channel, ctx: InitContext, process: dict) -> None:
             from .hooks import run_hooks
 
             run_hooks(hooks, "startContainer", dict(state, status="running"))
-        _finalize_and_exec(process, config, executable, ctx.preserve_fds)
+        _finalize_and_exec(process, ctx, executable)
     except Exception as exc:  # noqa: BLE001 - nobody is listening any more: tell the container's stderr
         os.write(2, f"hako-runtime init: {_describe(exc)}\n".encode())
         os._exit(127 if isinstance(exc, FileNotFoundError) else 1)
@@ -135,7 +138,7 @@ def _exec_process(channel: Channel, ctx: InitContext, process: dict) -> None:
             _setup_terminal(console_conn, process, dev_console=False)
         _setup_process(process)
         executable = lookup_executable(process)
-        _finalize_and_exec(process, ctx.config, executable, ctx.preserve_fds)
+        _finalize_and_exec(process, ctx, executable)
     except Exception as exc:  # noqa: BLE001
         child_fail(channel, f"exec failed: unable to start container process: {_describe(exc)}")
 
@@ -227,15 +230,12 @@ def lookup_executable(process: dict) -> str:
     raise FileNotFoundError(2, f'exec: "{name}": executable file not found in $PATH')
 
 
-def _finalize_and_exec(process: dict, config: dict, executable: str, preserve_fds: int) -> None:
+def _finalize_and_exec(process: dict, ctx: InitContext, executable: str) -> None:
     """Drop to the process's user and privileges, then execve. Order follows runc."""
-    seccomp_spec = config.get("linux", {}).get("seccomp")
     nnp = bool(process.get("noNewPrivileges"))
-    if seccomp_spec and not nnp:
+    if ctx.seccomp_program and not nnp:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
-        from . import seccomp
-
-        seccomp.load(seccomp_spec)
+        _load_seccomp(ctx)
     user = process.get("user") or {}
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     sc.prctl(sc.PR_SET_KEEPCAPS, 1)
@@ -249,10 +249,24 @@ def _finalize_and_exec(process: dict, config: dict, executable: str, preserve_fd
                            caps.get("inheritable", []), caps.get("ambient", []))
     if nnp:
         sc.prctl(sc.PR_SET_NO_NEW_PRIVS, 1)
-        if seccomp_spec:
-            from . import seccomp
-
-            seccomp.load(seccomp_spec)
-    for fd in range(3, 3 + preserve_fds):
+        if ctx.seccomp_program:
+            _load_seccomp(ctx)
+    for fd in range(3, 3 + ctx.preserve_fds):
         os.set_inheritable(fd, True)
     os.execve(executable, process["args"], process_env(process))
+
+
+def _load_seccomp(ctx: InitContext) -> None:
+    from . import seccomp
+
+    seccomp.load_program(ctx.seccomp_program, seccomp.kernel_flags(ctx.config["linux"]["seccomp"]))
+
+
+def compile_seccomp(config: dict, cache_dir: str) -> bytes | None:
+    """The container's seccomp filter as BPF, from the runtime's cache (host side, before fork)."""
+    spec = config.get("linux", {}).get("seccomp")
+    if not spec:
+        return None
+    from . import seccomp
+
+    return seccomp.bpf_program(spec, cache_dir)

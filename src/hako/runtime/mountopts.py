@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 from ..linux import syscalls as sc
 
 # option -> (clear, flag): clear=True removes the flag (rw, suid, ...).
@@ -34,11 +32,11 @@ PROPAGATION = {
 _IGNORED = {"tmpcopyup", "idmap", "ridmap"}
 
 
-@dataclass
 class MountOptions:
-    flags: int = 0
-    propagation: list[int] = field(default_factory=list)
-    data: list[str] = field(default_factory=list)
+    def __init__(self, flags: int = 0, propagation: list[int] | None = None, data: list[str] | None = None):
+        self.flags = flags
+        self.propagation = propagation or []
+        self.data = data or []
 
     @property
     def is_bind(self) -> bool:

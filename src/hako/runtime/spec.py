@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
-
 from .errors import ConfigError
 
 NAMESPACE_TYPES = {"pid", "network", "mount", "ipc", "uts", "user", "cgroup", "time"}
@@ -39,7 +37,7 @@ def load_config(bundle: str) -> dict:
     return config
 
 
-def parse_json(raw: bytes | str, what: str) -> Any:
+def parse_json(raw: bytes | str, what: str) -> object:
     try:
         return json.loads(raw)
     except ValueError as exc:
@@ -50,7 +48,7 @@ def _fail(field: str, message: str) -> None:
     raise ConfigError(f"{field}: {message}")
 
 
-def _obj(value: Any, field: str, required: bool = False) -> dict:
+def _obj(value: object, field: str, required: bool = False) -> dict:
     if value is None:
         if required:
             _fail(field, "is required")
@@ -60,7 +58,7 @@ def _obj(value: Any, field: str, required: bool = False) -> dict:
     return value
 
 
-def _list(value: Any, field: str) -> list:
+def _list(value: object, field: str) -> list:
     if value is None:
         return []
     if not isinstance(value, list):
@@ -68,7 +66,7 @@ def _list(value: Any, field: str) -> list:
     return value
 
 
-def _str(value: Any, field: str, required: bool = False) -> str | None:
+def _str(value: object, field: str, required: bool = False) -> str | None:
     if value is None:
         if required:
             _fail(field, "is required")
@@ -78,7 +76,7 @@ def _str(value: Any, field: str, required: bool = False) -> str | None:
     return value
 
 
-def _int(value: Any, field: str, required: bool = False, lo: int | None = None, hi: int | None = None) -> int | None:
+def _int(value: object, field: str, required: bool = False, lo: int | None = None, hi: int | None = None) -> int | None:
     if value is None:
         if required:
             _fail(field, "is required")
@@ -90,25 +88,25 @@ def _int(value: Any, field: str, required: bool = False, lo: int | None = None, 
     return value
 
 
-def _bool(value: Any, field: str) -> None:
+def _bool(value: object, field: str) -> None:
     if value is not None and not isinstance(value, bool):
         _fail(field, "must be a boolean")
 
 
-def _strings(value: Any, field: str) -> list[str]:
+def _strings(value: object, field: str) -> list[str]:
     items = _list(value, field)
     for i, item in enumerate(items):
         _str(item, f"{field}[{i}]")
     return items
 
 
-def _abs_path(value: Any, field: str, required: bool = True) -> None:
+def _abs_path(value: object, field: str, required: bool = True) -> None:
     path = _str(value, field, required)
     if path is not None and not path.startswith("/"):
         _fail(field, f"must be an absolute path, not {path!r}")
 
 
-def validate(config: Any) -> None:
+def validate(config: object) -> None:
     """Check the fields hako acts on; unknown fields are ignored as the spec requires."""
     config = _obj(config, "config", required=True)
     _str(config.get("ociVersion"), "ociVersion", required=True)
@@ -140,7 +138,7 @@ def validate(config: Any) -> None:
     _validate_linux(_obj(config.get("linux"), "linux"))
 
 
-def validate_process(process: Any, field: str) -> None:
+def validate_process(process: object, field: str) -> None:
     process = _obj(process, field, required=True)
     _bool(process.get("terminal"), f"{field}.terminal")
     args = process.get("args")
@@ -231,7 +229,7 @@ def _validate_linux(linux: dict) -> None:
         _fail("linux.intelRdt", "is not supported by hako-runtime")
 
 
-def validate_resources(resources: Any, field: str = "linux.resources") -> None:
+def validate_resources(resources: object, field: str = "linux.resources") -> None:
     _validate_resources(_obj(resources, field), field)
 
 
