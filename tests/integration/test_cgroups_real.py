@@ -200,3 +200,35 @@ def test_default_path_is_under_hako():
     cg = open_cgroup(None, "abc123")
     assert cg.path == "/hako/abc123"
     assert not cg.exists()  # opening creates nothing
+
+
+UNIFIED = "/sys/fs/cgroup/unified"  # hybrid hosts: cgroup2 with no controllers, but a freezer
+
+
+@pytest.mark.skipif(cgroup_version(ROOT) == 2 or cgroup_version(UNIFIED) != 2
+                    or not os.access(UNIFIED, os.W_OK), reason="needs a hybrid host")
+def test_v2_core_on_the_hybrid_unified_mount(children):
+    """The v2 code path against a real cgroup2 tree: create, join, freeze, thaw, destroy."""
+    cg = open_cgroup(f"/hako-test-{secrets.token_hex(4)}", "unused", root=UNIFIED)
+    assert cg.version == 2
+    try:
+        cg.create()
+        pid = _start_sleeper(cg, children)
+        assert cg.pids() == [pid]
+        with pytest.raises(CgroupError, match="cgroup pids.limit: the pids controller is not "
+                                              "enabled"):
+            cg.apply({"pids": {"limit": 10}})  # every controller is bound to v1 here
+        cg.freeze()
+        assert cg.is_frozen()
+        assert Path(UNIFIED + cg.path, "cgroup.freeze").read_text().strip() == "1"
+        cg.thaw()
+        assert not cg.is_frozen()
+        assert cg.stats()["cpu"]["usage_total_ns"] > 0  # cpu.stat is core on v2
+    finally:
+        if cg.is_frozen():
+            cg.thaw()
+        for child in children:
+            child.kill()
+            child.wait(timeout=10)
+        cg.destroy()
+    assert not os.path.exists(UNIFIED + cg.path)

@@ -25,7 +25,8 @@ MiB = 1024 * 1024
 V1_FILES = {
     "cpuset": {"cpuset.cpus": "", "cpuset.mems": ""},
     "cpu": {"cpu.shares": "1024", "cpu.cfs_quota_us": "-1", "cpu.cfs_period_us": "100000",
-            "cpu.cfs_burst_us": "0", "cpu.stat": "nr_periods 7\nnr_throttled 3\nthrottled_time 5000\n"},
+            "cpu.cfs_burst_us": "0",
+            "cpu.stat": "nr_periods 7\nnr_throttled 3\nthrottled_time 5000\n"},
     "cpuacct": {"cpuacct.usage": "123456", "cpuacct.usage_user": "100000",
                 "cpuacct.usage_sys": "23456", "cpuacct.stat": "user 10\nsystem 2\n"},
     "memory": {"memory.limit_in_bytes": UNL, "memory.memsw.limit_in_bytes": UNL,

@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rootless", default=None, help=argparse.SUPPRESS)
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
     p.add_argument("-v", "--version", action="version", version=f"hako-runtime version {VERSION}\nspec: 1.0.2")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = p.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
 
     def cmd(name: str, help_: str, container: bool = True) -> argparse.ArgumentParser:
         c = sub.add_parser(name, help=help_)
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import HakoRuntimeError
 
     try:
-        return _COMMANDS[args.command](args) or 0
+        return _COMMANDS[args.subcommand](args) or 0
     except HakoRuntimeError as exc:
         _log_error(args, str(exc))
         return 1
@@ -106,6 +106,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:  # noqa: BLE001 - a bug, but the caller (containerd) needs the log line
+        _log_error(args, f"internal error: {type(exc).__name__}: {exc}")
+        raise
 
 
 def _log_error(args, message: str) -> None:

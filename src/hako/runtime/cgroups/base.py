@@ -29,8 +29,7 @@ from __future__ import annotations
 import errno
 import os
 import time
-from dataclasses import dataclass
-from typing import Protocol
+from ..record import Record
 
 DEFAULT_PARENT = "/hako"
 
@@ -41,25 +40,6 @@ MEMORY_UNLIMITED = 9223372036854771712
 
 class CgroupError(Exception):
     """A cgroup could not be created, configured, frozen or removed."""
-
-
-class Cgroup(Protocol):
-    """One container's cgroup. See the module docstring for the lifecycle."""
-
-    path: str  # the normalised cgroupsPath, always absolute: "/hako/abc123"
-    version: int  # 1 or 2
-    warnings: list[str]  # requests skipped because this host cannot honour them
-
-    def create(self) -> None: ...
-    def add_process(self, pid: int) -> None: ...
-    def apply(self, resources: dict) -> None: ...
-    def freeze(self) -> None: ...
-    def thaw(self) -> None: ...
-    def is_frozen(self) -> bool: ...
-    def pids(self) -> list[int]: ...
-    def stats(self) -> dict: ...
-    def exists(self) -> bool: ...
-    def destroy(self) -> None: ...
 
 
 class CgroupFS:
@@ -135,7 +115,7 @@ def read_text(fs: CgroupFS, path: str, default: str | None = None) -> str:
 
 
 def read_keyed(fs: CgroupFS, path: str) -> dict[str, int]:
-    """Parse a flat-keyed file such as memory.events or cpu.stat ("key value" lines); {} if absent."""
+    """A flat-keyed file such as memory.events or cpu.stat ("key value" lines); {} if absent."""
     result = {}
     for line in read_text(fs, path, default="").splitlines():
         key, _, value = line.partition(" ")
@@ -198,7 +178,7 @@ def read_pids(fs: CgroupFS, directory: str) -> list[int]:
 
 
 def poll(done, timeout: float) -> bool:
-    """Call done() until it returns True or `timeout` seconds pass; backs off from 0.1 ms to 10 ms."""
+    """Call done() until it is True or `timeout` seconds pass, backing off from 0.1 ms to 10 ms."""
     deadline, delay = time.monotonic() + timeout, 0.0001
     while True:
         if done():
@@ -211,8 +191,7 @@ def poll(done, timeout: float) -> bool:
 
 # ---- where the hierarchies are ---------------------------------------------------------------
 
-@dataclass(frozen=True)
-class Mount:
+class Mount(Record):
     """One line of /proc/self/mountinfo (proc(5)), the fields cgroups need."""
 
     mount_point: str

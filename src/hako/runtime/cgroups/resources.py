@@ -11,7 +11,7 @@ what depends on the host (a cpu it lacks, a limit below current usage) is left t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from ..record import Record, factory
 
 from .base import CgroupError
 
@@ -20,8 +20,7 @@ MIN_SHARES, MAX_SHARES = 2, 262144
 MIN_CFS_US, MAX_CFS_PERIOD_US = 1000, 1_000_000
 
 
-@dataclass(frozen=True)
-class Memory:
+class Memory(Record):
     limit: int = 0  # bytes
     reservation: int = 0
     swap: int = 0  # memory + swap, bytes
@@ -29,8 +28,7 @@ class Memory:
     disable_oom_killer: bool = False
 
 
-@dataclass(frozen=True)
-class Cpu:
+class Cpu(Record):
     shares: int = 0
     quota: int = 0  # microseconds per period; negative means unlimited
     period: int = 0
@@ -40,8 +38,7 @@ class Cpu:
     mems: str = ""
 
 
-@dataclass(frozen=True)
-class DeviceNumber:
+class DeviceNumber(Record):
     """A block device and one value for it: a weight or a throttle rate."""
 
     major: int
@@ -52,18 +49,16 @@ class DeviceNumber:
         return f"{self.major}:{self.minor} {self.value}"
 
 
-@dataclass(frozen=True)
-class BlockIO:
+class BlockIO(Record):
     weight: int = 0
     leaf_weight: int = 0
     weight_device: tuple[DeviceNumber, ...] = ()
     leaf_weight_device: tuple[DeviceNumber, ...] = ()
     # throttle kind ("read_bps", "write_bps", "read_iops", "write_iops") -> devices
-    throttle: dict[str, tuple[DeviceNumber, ...]] = field(default_factory=dict)
+    throttle: dict[str, tuple[DeviceNumber, ...]] = factory(dict)
 
 
-@dataclass(frozen=True)
-class DeviceRule:
+class DeviceRule(Record):
     allow: bool
     type: str = "a"  # a, b or c
     major: int | None = None  # None: any
@@ -77,15 +72,14 @@ class DeviceRule:
         return f"{self.type} {major}:{minor} {self.access}"
 
 
-@dataclass(frozen=True)
-class Resources:
+class Resources(Record):
     memory: Memory | None = None
     cpu: Cpu | None = None
     pids_limit: int | None = None  # <= 0 means unlimited
     block_io: BlockIO | None = None
     hugepages: tuple[tuple[str, int], ...] = ()  # (page size such as "2MB", limit in bytes)
     devices: tuple[DeviceRule, ...] = ()
-    unified: dict[str, str] = field(default_factory=dict)
+    unified: dict[str, str] = factory(dict)
     ignored: tuple[str, ...] = ()  # accepted but deliberately not applied, for warnings
 
 
@@ -254,7 +248,8 @@ def _unified(raw) -> dict[str, str]:
 
 def _int(resource: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int) \
-            or (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+            or (minimum is not None and value < minimum) \
+            or (maximum is not None and value > maximum):
         shown = value if isinstance(value, int) and not isinstance(value, bool) else repr(value)
         raise CgroupError(f"cgroup {resource}: invalid value {shown}")
     return value

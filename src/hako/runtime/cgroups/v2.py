@@ -26,7 +26,7 @@ CONTROLLERS = ("cpuset", "cpu", "io", "memory", "hugetlb", "pids")
 
 
 def shares_to_weight(shares: int) -> int:
-    """cpu.shares (2..262144, default 1024) to cpu.weight (1..10000, default 100), runc's formula."""
+    """cpu.shares (2..262144, default 1024) to cpu.weight (1..10000, default 100), as runc."""
     return 1 + ((shares - 2) * 9999) // 262142 if shares else 0
 
 
