@@ -33,7 +33,8 @@ CLI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspa
 CGROUP_ROOT = "/sys/fs/cgroup"
 CGROUP_PARENT = "hako-test"
 
-__all__ = ["CLI", "needs_root", "cgroup_dirs", "cgroup_file", "processes_mentioning", "mountinfo", "wait_for"]
+__all__ = ["CLI", "needs_root", "cgroup_dirs", "cgroup_file", "processes_mentioning", "mountinfo", "gone",
+           "wait_for"]
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01, what: str = "condition"):
@@ -90,6 +91,19 @@ def processes_mentioning(text: str) -> list[tuple[int, str]]:
         if text in cmdline and state not in (b"Z", b"X"):
             found.append((int(entry), cmdline))
     return found
+
+
+def gone(pid: int) -> bool:
+    """The process has exited: no longer in /proc, or a zombie waiting for its parent.
+
+    A container's init is not the runtime's child once `create` returns, and this host's pid 1
+    can take a second or two to reap an orphan, so a zombie counts as gone.
+    """
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] in (b"Z", b"X")
+    except OSError:
+        return True
 
 
 def mountinfo() -> set[str]:

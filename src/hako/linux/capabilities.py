@@ -45,13 +45,20 @@ def mask(names: list[str]) -> int:
     return bits
 
 
-def apply(bounding: list[str], effective: list[str], permitted: list[str],
-          inheritable: list[str], ambient: list[str]) -> None:
-    """Set all five sets of the calling process. Call after the final setuid (with KEEPCAPS set)."""
+def drop_bounding(bounding: list[str]) -> None:
+    """Drop every capability not named from the bounding set; those already gone are skipped."""
     keep = mask(bounding)
     for number in range(last_cap() + 1):
-        if not keep & (1 << number):
+        if not keep & (1 << number) and syscalls.prctl(syscalls.PR_CAPBSET_READ, number):
             syscalls.prctl(syscalls.PR_CAPBSET_DROP, number)
+
+
+def apply(bounding: list[str], effective: list[str], permitted: list[str],
+          inheritable: list[str], ambient: list[str]) -> None:
+    """Set all five sets of the calling process. Call after the final setuid (with KEEPCAPS set),
+    and before it ``drop_bounding``: a setuid away from root empties the effective set, and
+    dropping from the bounding set needs CAP_SETPCAP there."""
+    drop_bounding(bounding)
     syscalls.capset(mask(effective), mask(permitted), mask(inheritable))
     syscalls.prctl(syscalls.PR_CAP_AMBIENT, syscalls.PR_CAP_AMBIENT_CLEAR_ALL)
     # The kernel only raises an ambient capability that is both permitted and inheritable;

@@ -14,7 +14,11 @@ import sys
 VERSION = "0.1.0"
 
 
-def _parser() -> argparse.ArgumentParser:
+GLOBAL_FLAGS_WITH_VALUE = ("--root", "--log", "--log-format", "--rootless", "--criu")
+
+
+def _parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that command's subparser is built (start-up cost)."""
     p = argparse.ArgumentParser(prog="hako-runtime", description="An OCI runtime with runc's command line.")
     p.add_argument("--root", default="/run/hako-runtime", help="state directory (default /run/hako-runtime)")
     p.add_argument("--log", default=None, help="log file for errors (default stderr)")
@@ -26,74 +30,101 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--criu", default=None, help=argparse.SUPPRESS)
     p.add_argument("-v", "--version", action="version", version=f"hako-runtime version {VERSION}\nspec: 1.0.2")
     sub = p.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
-
-    def cmd(name: str, help_: str, container: bool = True) -> argparse.ArgumentParser:
-        c = sub.add_parser(name, help=help_)
-        if container:
-            c.add_argument("id", metavar="container-id")
-        return c
-
-    def create_flags(c: argparse.ArgumentParser) -> None:
-        c.add_argument("-b", "--bundle", default=".")
-        c.add_argument("--console-socket")
-        c.add_argument("--pid-file")
-        c.add_argument("--no-pivot", action="store_true")
-        c.add_argument("--no-new-keyring", action="store_true")
-        c.add_argument("--preserve-fds", type=int, default=0)
-
-    create_flags(cmd("create", "create a container; its process waits for start"))
-    run = cmd("run", "create and start a container, and wait for it unless --detach")
-    create_flags(run)
-    run.add_argument("-d", "--detach", action="store_true")
-    run.add_argument("--keep", action="store_true", help="do not delete the container after it exits")
-    cmd("start", "start the process of a created container")
-    cmd("state", "print the state of a container as JSON")
-    kill = cmd("kill", "send a signal to the container's init process")
-    kill.add_argument("signal", nargs="?", default="SIGTERM")
-    kill.add_argument("-a", "--all", action="store_true")
-    delete = cmd("delete", "delete a container and its resources")
-    delete.add_argument("-f", "--force", action="store_true")
-    lst = cmd("list", "list containers", container=False)
-    lst.add_argument("-f", "--format", default="table", choices=("table", "json"))
-    lst.add_argument("-q", "--quiet", action="store_true")
-    ps = cmd("ps", "list the processes of a container")
-    ps.add_argument("-f", "--format", default="table", choices=("table", "json"))
-    ps.add_argument("ps_args", nargs=argparse.REMAINDER)
-    cmd("pause", "freeze all processes of a container")
-    cmd("resume", "thaw a paused container")
-    update = cmd("update", "change the resource limits of a container")
-    update.add_argument("-r", "--resources", help="OCI linux.resources JSON file, or - for stdin")
-    for flag in ("memory", "memory-reservation", "memory-swap", "kernel-memory", "cpu-shares", "cpu-quota",
-                 "cpu-period", "cpu-rt-period", "cpu-rt-runtime", "pids-limit", "blkio-weight"):
-        update.add_argument(f"--{flag}")
-    update.add_argument("--cpuset-cpus")
-    update.add_argument("--cpuset-mems")
-    ex = cmd("exec", "run a process in a running container")
-    ex.add_argument("-p", "--process", help="OCI process JSON file, or - for stdin")
-    ex.add_argument("-t", "--tty", action="store_true")
-    ex.add_argument("-e", "--env", action="append", default=[])
-    ex.add_argument("--cwd")
-    ex.add_argument("-u", "--user", help="uid[:gid]")
-    ex.add_argument("-g", "--additional-gids", action="append", default=[])
-    ex.add_argument("-c", "--cap", action="append", default=[])
-    ex.add_argument("--no-new-privs", action="store_true")
-    ex.add_argument("-d", "--detach", action="store_true")
-    ex.add_argument("--pid-file")
-    ex.add_argument("--console-socket")
-    ex.add_argument("--preserve-fds", type=int, default=0)
-    ex.add_argument("--process-label", help=argparse.SUPPRESS)
-    ex.add_argument("--apparmor", help=argparse.SUPPRESS)
-    ex.add_argument("--ignore-paused", action="store_true")
-    ex.add_argument("command", nargs=argparse.REMAINDER)
-    cmd("features", "print the features this runtime implements, as JSON", container=False)
-    spec = cmd("spec", "write a default config.json into the bundle", container=False)
-    spec.add_argument("-b", "--bundle", default=".")
-    spec.add_argument("--rootless", action="store_true")
+    for name, (help_, takes_id, add_flags) in _SUBCOMMANDS.items():
+        if only is None or name == only:
+            c = sub.add_parser(name, help=help_)
+            if takes_id:
+                c.add_argument("id", metavar="container-id")
+            add_flags(c)
     return p
 
 
+def _command_in(argv: list[str]) -> str | None:
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg in GLOBAL_FLAGS_WITH_VALUE:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg if arg in _SUBCOMMANDS else None
+    return None
+
+
+def _create_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-b", "--bundle", default=".")
+    c.add_argument("--console-socket")
+    c.add_argument("--pid-file")
+    c.add_argument("--no-pivot", action="store_true")
+    c.add_argument("--no-new-keyring", action="store_true")
+    c.add_argument("--preserve-fds", type=int, default=0)
+
+
+def _run_flags(c: argparse.ArgumentParser) -> None:
+    _create_flags(c)
+    c.add_argument("-d", "--detach", action="store_true")
+    c.add_argument("--keep", action="store_true", help="do not delete the container after it exits")
+
+
+def _kill_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("signal", nargs="?", default="SIGTERM")
+    c.add_argument("-a", "--all", action="store_true")
+
+
+def _delete_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-f", "--force", action="store_true")
+
+
+def _list_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-f", "--format", default="table", choices=("table", "json"))
+    c.add_argument("-q", "--quiet", action="store_true")
+
+
+def _ps_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-f", "--format", default="table", choices=("table", "json"))
+    c.add_argument("ps_args", nargs=argparse.REMAINDER)
+
+
+def _update_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-r", "--resources", help="OCI linux.resources JSON file, or - for stdin")
+    for flag in ("memory", "memory-reservation", "memory-swap", "kernel-memory", "cpu-shares", "cpu-quota",
+                 "cpu-period", "cpu-rt-period", "cpu-rt-runtime", "pids-limit", "blkio-weight"):
+        c.add_argument(f"--{flag}")
+    c.add_argument("--cpuset-cpus")
+    c.add_argument("--cpuset-mems")
+
+
+def _exec_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-p", "--process", help="OCI process JSON file, or - for stdin")
+    c.add_argument("-t", "--tty", action="store_true")
+    c.add_argument("-e", "--env", action="append", default=[])
+    c.add_argument("--cwd")
+    c.add_argument("-u", "--user", help="uid[:gid]")
+    c.add_argument("-g", "--additional-gids", action="append", default=[])
+    c.add_argument("-c", "--cap", action="append", default=[])
+    c.add_argument("--no-new-privs", action="store_true")
+    c.add_argument("-d", "--detach", action="store_true")
+    c.add_argument("--pid-file")
+    c.add_argument("--console-socket")
+    c.add_argument("--preserve-fds", type=int, default=0)
+    c.add_argument("--process-label", help=argparse.SUPPRESS)
+    c.add_argument("--apparmor", help=argparse.SUPPRESS)
+    c.add_argument("--ignore-paused", action="store_true")
+    c.add_argument("command", nargs=argparse.REMAINDER)
+
+
+def _spec_flags(c: argparse.ArgumentParser) -> None:
+    c.add_argument("-b", "--bundle", default=".")
+    c.add_argument("--rootless", action="store_true")
+
+
+def _no_flags(c: argparse.ArgumentParser) -> None:
+    pass
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = _parser(_command_in(argv)).parse_args(argv)
     from .errors import HakoRuntimeError
 
     try:
@@ -107,6 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug, but the caller (containerd) needs the log line
+        from .cgroups import CgroupError  # already imported by any command that can raise it
+
+        if isinstance(exc, CgroupError):  # the kernel refused a limit: the user's error, not ours
+            _log_error(args, str(exc))
+            return 1
         _log_error(args, f"internal error: {type(exc).__name__}: {exc}")
         raise
 
@@ -264,6 +300,23 @@ def cmd_spec(args) -> int:
     return 0
 
 
+# name -> (help, takes a container id, flags)
+_SUBCOMMANDS = {
+    "create": ("create a container; its process waits for start", True, _create_flags),
+    "run": ("create and start a container, and wait for it unless --detach", True, _run_flags),
+    "start": ("start the process of a created container", True, _no_flags),
+    "state": ("print the state of a container as JSON", True, _no_flags),
+    "kill": ("send a signal to the container's init process", True, _kill_flags),
+    "delete": ("delete a container and its resources", True, _delete_flags),
+    "list": ("list containers", False, _list_flags),
+    "ps": ("list the processes of a container", True, _ps_flags),
+    "pause": ("freeze all processes of a container", True, _no_flags),
+    "resume": ("thaw a paused container", True, _no_flags),
+    "update": ("change the resource limits of a container", True, _update_flags),
+    "exec": ("run a process in a running container", True, _exec_flags),
+    "features": ("print the features this runtime implements, as JSON", False, _no_flags),
+    "spec": ("write a default config.json into the bundle", False, _spec_flags),
+}
 _COMMANDS = {
     "create": cmd_create, "run": cmd_run, "start": cmd_start, "state": cmd_state, "kill": cmd_kill,
     "delete": cmd_delete, "list": cmd_list, "ps": cmd_ps, "pause": cmd_pause, "resume": cmd_resume,

@@ -51,6 +51,10 @@ def create_container(store: StateStore, container_id: str, bundle: str, options:
         cgroup.apply(with_default_rules(config.get("linux", {}).get("resources") or {}))
         fifo = store.fifo(container_id)
         os.mkfifo(fifo, 0o622)
+        # As runc: writable by the container's root whatever our umask, and owned by it, so an
+        # init in a user namespace (root there, an unprivileged uid here) can open it.
+        os.chmod(fifo, 0o622)
+        os.chown(fifo, _host_id(config, "uid"), _host_id(config, "gid"))
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
         ctx = InitContext(config, rootfs, fifo_fd=fifo_fd, console_socket=options.console_socket,
                           no_pivot=options.no_pivot, preserve_fds=options.preserve_fds, join=join,
@@ -120,6 +124,14 @@ def _spawn(store: StateStore, state: ContainerState, ctx: InitContext, cgroup) -
         _reap(pid)
     state.status = CREATED
     store.save(state)
+
+
+def _host_id(config: dict, kind: str) -> int:
+    """The host uid (or gid) of the container's root: 0 unless a user namespace maps it."""
+    for m in config.get("linux", {}).get(f"{kind}Mappings") or []:
+        if m["containerID"] <= 0 < m["containerID"] + m["size"]:
+            return m["hostID"] - m["containerID"]
+    return 0
 
 
 def write_id_maps(pid: int, linux: dict) -> None:

@@ -25,10 +25,12 @@ def exec_process(store: StateStore, container_id: str, process: dict, options: E
     if state.status not in (RUNNING, CREATED):
         raise InvalidState(f"cannot exec in a {state.status} container")
     spec.validate_process(process, "process")
+    console_conn = _connect_console(options.console_socket) if process.get("terminal") else None
     join = _namespace_fds(state.pid, state.config)
     ctx = InitContext(state.config, state.rootfs, console_socket=options.console_socket,
                       preserve_fds=options.preserve_fds, join=join,
                       seccomp_program=compile_seccomp(state.config, store.seccomp_cache))
+    ctx.console_conn = console_conn
     parent, child = Channel.pair()
     intermediate_pid = os.fork()
     if intermediate_pid == 0:
@@ -37,6 +39,8 @@ def exec_process(store: StateStore, container_id: str, process: dict, options: E
     child.close()
     for fd in join.values():
         os.close(fd)
+    if console_conn is not None:
+        console_conn.close()
     try:
         open_cgroup(state.cgroup_path, container_id).add_process(intermediate_pid)
         parent.send("go")
@@ -62,6 +66,22 @@ def exec_process(store: StateStore, container_id: str, process: dict, options: E
 
         write_pid_file(options.pid_file, pid)
     return pid
+
+
+def _connect_console(path: str | None):
+    """Connect here, on the host: the process joins the container's mount namespace before it
+    makes its pty, and the socket's path is not reachable from there (runc passes the fd too)."""
+    if not path:
+        return None  # the process reports the missing --console-socket
+    import socket
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError as exc:
+        conn.close()
+        raise ContainerError(f"--console-socket {path}: {exc.strerror}") from None
+    return conn
 
 
 def _alive(pid: int) -> bool:

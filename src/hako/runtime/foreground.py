@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 import os
 import select
-import shutil
 import signal
 import socket
-import tempfile
 
 from ..linux import syscalls as sc
 from . import console
@@ -88,6 +86,8 @@ class _ConsoleListener:
         self._dir = None
         self._sock = None
         if wanted:
+            import tempfile
+
             self._dir = tempfile.mkdtemp(prefix="hako-console-")
             self.path = os.path.join(self._dir, "console.sock")
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -106,7 +106,8 @@ class _ConsoleListener:
     def __exit__(self, *exc):
         if self._sock is not None:
             self._sock.close()
-            shutil.rmtree(self._dir, ignore_errors=True)
+            os.unlink(self.path)
+            os.rmdir(self._dir)
 
 
 def _forward_signals(pid: int, master: int | None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 
 from .errors import ContainerError
@@ -15,18 +17,22 @@ def run_hooks(hooks: list[dict], kind: str, state: dict) -> None:
         args = hook.get("args") or [hook["path"]]
         env = dict(e.split("=", 1) for e in hook.get("env", []))
         try:
-            result = subprocess.run(
-                args, executable=hook["path"], input=payload, env=env,
-                capture_output=True, timeout=hook.get("timeout"),
-            )
-        except subprocess.TimeoutExpired:
-            raise ContainerError(f"{kind} hook #{i} ({hook['path']}): timed out after {hook['timeout']}s") from None
+            # A session of its own, so a timeout kills the hook's children too: they hold its
+            # output pipes, and a leftover `sleep` would outlive the failed container.
+            proc = subprocess.Popen(args, executable=hook["path"], env=env, start_new_session=True,
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         except OSError as exc:
             raise ContainerError(f"{kind} hook #{i} ({hook['path']}): {exc.strerror}") from None
-        if result.returncode != 0:
-            detail = (result.stderr or result.stdout).decode(errors="replace").strip().splitlines()
+        try:
+            stdout, stderr = proc.communicate(payload, timeout=hook.get("timeout"))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise ContainerError(f"{kind} hook #{i} ({hook['path']}): timed out after {hook['timeout']}s") from None
+        if proc.returncode != 0:
+            detail = (stderr or stdout).decode(errors="replace").strip().splitlines()
             reason = f": {detail[-1]}" if detail else ""
-            raise ContainerError(f"{kind} hook #{i} ({hook['path']}): exit status {result.returncode}{reason}")
+            raise ContainerError(f"{kind} hook #{i} ({hook['path']}): exit status {proc.returncode}{reason}")
 
 
 def run_poststop(hooks: list[dict], state: dict, warn) -> None:

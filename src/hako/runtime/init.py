@@ -44,6 +44,8 @@ class InitContext:
         self.rootfs = rootfs
         self.fifo_fd = fifo_fd
         self.console_socket = console_socket
+        # For exec, connected by the runtime: the socket's path is not reachable after setns(mnt).
+        self.console_conn: socket.socket | None = None
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
         self.join = join or {}          # namespace type -> open fd to setns into
@@ -102,6 +104,8 @@ def _container_init(channel: Channel, ctx: InitContext, process: dict) -> None:
 
             run_hooks(config["hooks"]["createContainer"], "createContainer", state)
         rootfs.pivot(ctx.rootfs, ctx.no_pivot)
+        # A missing cwd is made now, before finish() may turn the root read-only (runc's order).
+        os.makedirs(process["cwd"], 0o755, exist_ok=True)
         if console_conn is not None:
             _setup_terminal(console_conn, process, dev_console=True)
         rootfs.finish(config)
@@ -154,6 +158,8 @@ def _connect_console(ctx: InitContext, process: dict) -> socket.socket | None:
     """Connect to the console socket while its path is still reachable (before pivot_root)."""
     if not process.get("terminal"):
         return None
+    if ctx.console_conn is not None:
+        return ctx.console_conn
     if not ctx.console_socket:
         raise ValueError("process.terminal is set but no --console-socket was given")
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -182,7 +188,10 @@ def _setup_process(process: dict) -> None:
         kind = getattr(resource, rlimit["type"], None)
         if kind is None:
             raise ValueError(f"process.rlimits: {rlimit['type']} is not supported on this system")
-        resource.setrlimit(kind, (rlimit["soft"], rlimit["hard"]))
+        try:
+            resource.setrlimit(kind, (rlimit["soft"], rlimit["hard"]))
+        except (ValueError, OSError) as exc:  # EPERM comes as ValueError("not allowed to raise ...")
+            raise ValueError(f"process.rlimits: {rlimit['type']} {rlimit['soft']}/{rlimit['hard']}: {exc}") from None
     if process.get("oomScoreAdj") is not None:
         try:
             with open("/proc/self/oom_score_adj", "w") as f:
@@ -236,6 +245,10 @@ def _finalize_and_exec(process: dict, ctx: InitContext, executable: str) -> None
     if ctx.seccomp_program and not nnp:
         # Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: do it while we still have it.
         _load_seccomp(ctx)
+    caps = process.get("capabilities")
+    if caps is not None:
+        # Before the user change, which empties the effective set that dropping needs (as runc).
+        capabilities.drop_bounding(caps.get("bounding", []))
     user = process.get("user") or {}
     uid, gid = user.get("uid", 0), user.get("gid", 0)
     sc.prctl(sc.PR_SET_KEEPCAPS, 1)
@@ -243,7 +256,6 @@ def _finalize_and_exec(process: dict, ctx: InitContext, executable: str) -> None
     os.setresgid(gid, gid, gid)
     os.setresuid(uid, uid, uid)
     sc.prctl(sc.PR_SET_KEEPCAPS, 0)
-    caps = process.get("capabilities")
     if caps is not None:
         capabilities.apply(caps.get("bounding", []), caps.get("effective", []), caps.get("permitted", []),
                            caps.get("inheritable", []), caps.get("ambient", []))

@@ -207,9 +207,9 @@ def _remount_bind(target: str, flags: int) -> None:
 
 
 def _remount_readonly(path: str) -> None:
-    if path == "/":
-        # A bind of / onto itself first, so the remount changes this mount only.
-        _mount("/", "/", None, sc.MS_BIND | sc.MS_REC)
+    # No new bind of "/" onto itself: the root already is the rootfs bind made in prepare(), and a
+    # second one would stack a writable, unmasked copy of the tree on top, which `exec`'s setns
+    # into the mount namespace then lands in (setns(2) resolves the root with LOOKUP_DOWN).
     _remount_bind(path, sc.MS_RDONLY)
 
 

@@ -103,11 +103,16 @@ class Runtime:
         if not state.can_delete() and not force:
             raise InvalidState(f"cannot delete container {container_id} that is not stopped: {state.status}")
         cgroup = open_cgroup(state.cgroup_path, container_id)
+        if state.status == PAUSED:
+            # A frozen task only dies once thawed: queue the kill, then thaw, then wait.
+            try:
+                os.kill(state.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            cgroup.thaw()
         if state.status != STOPPED:
             kill_and_wait(state.pid)
         if cgroup.exists():
-            if state.status == PAUSED:
-                cgroup.thaw()
             for pid in cgroup.pids():
                 kill_and_wait(pid)
             cgroup.destroy()
