@@ -170,7 +170,8 @@ def test_config_devices_are_created(rt):
 
 
 def test_run_detached_no_pivot_and_preserved_fds(rt, tmp_path):
-    cid, bundle = rt.bundle(["sh", "-c", "echo to-fd-3 >&3; echo $$ > /dev/shm/pid; exec sleep 60"])
+    cid, bundle = rt.bundle(["sh", "-c", "echo to-fd-3 >&3; touch /x 2> /dev/shm/touch; echo $$ > /dev/shm/pid; "
+                                         "exec sleep 60"])
     extra = tmp_path / "fd3"
     out_path = tmp_path / "run.out"
     # A shell opens the file as the CLI's fd 3: this process's own fd 3 may be pytest's.
@@ -183,8 +184,11 @@ def test_run_detached_no_pivot_and_preserved_fds(rt, tmp_path):
     state = rt.state(cid)
     assert state["status"] == "running"
     wait_for(lambda: extra.read_text() == "to-fd-3\n", what="the container to write to fd 3")
+    wait_for(lambda: os.path.exists(f"/proc/{state['pid']}/root/dev/shm/pid"), what="the container's marks")
     with open(f"/proc/{state['pid']}/root/dev/shm/pid") as f:
         assert f.read().strip() == "1"
+    with open(f"/proc/{state['pid']}/root/dev/shm/touch") as f:
+        assert "Read-only file system" in f.read()  # root.readonly holds without pivot_root too
 
 
 def test_kill_a_created_container(rt):
