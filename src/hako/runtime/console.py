@@ -43,10 +43,16 @@ def make_controlling(slave: int) -> None:
         os.close(slave)
 
 
-def send_master(socket_path: str, master: int) -> None:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(socket_path)
-        socket.send_fds(sock, [b"/dev/ptmx"], [master])
+def connect(path: str) -> socket.socket:
+    """Connect to a --console-socket on the host side: the container process makes its pty after
+    pivot_root or setns into the container's mounts, where the socket's path is out of reach."""
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError as exc:
+        conn.close()
+        raise OSError(exc.errno, f"--console-socket {path}: {exc.strerror}") from None
+    return conn
 
 
 def receive_master(listener: socket.socket) -> int:

@@ -11,7 +11,7 @@ import datetime
 import os
 import signal
 
-from . import spec
+from . import console, spec
 from .cgroups import open_cgroup
 from .devices import with_default_rules
 from .errors import ConfigError, ContainerError
@@ -56,13 +56,18 @@ def create_container(store: StateStore, container_id: str, bundle: str, options:
         os.chmod(fifo, 0o622)
         os.chown(fifo, _host_id(config, "uid"), _host_id(config, "gid"))
         fifo_fd = os.open(fifo, os.O_PATH | os.O_CLOEXEC)
-        ctx = InitContext(config, rootfs, fifo_fd=fifo_fd, console_socket=options.console_socket,
+        console_conn = None
+        if config["process"].get("terminal") and options.console_socket:
+            console_conn = console.connect(options.console_socket)
+        ctx = InitContext(config, rootfs, fifo_fd=fifo_fd, console_conn=console_conn,
                           no_pivot=options.no_pivot, preserve_fds=options.preserve_fds, join=join,
                           seccomp_program=compile_seccomp(config, store.seccomp_cache))
         try:
             _spawn(store, state, ctx, cgroup)
         finally:
             os.close(fifo_fd)
+            if console_conn is not None:
+                console_conn.close()  # init holds its own copy
     except BaseException:
         _undo(store, state, cgroup)
         raise

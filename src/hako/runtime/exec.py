@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from . import spec
+from . import console, spec
 from .cgroups import open_cgroup
 from .errors import ContainerError, InvalidState
 from .init import NS_PROC_NAMES, InitContext, compile_seccomp, intermediate
@@ -25,12 +25,13 @@ def exec_process(store: StateStore, container_id: str, process: dict, options: E
     if state.status not in (RUNNING, CREATED):
         raise InvalidState(f"cannot exec in a {state.status} container")
     spec.validate_process(process, "process")
-    console_conn = _connect_console(options.console_socket) if process.get("terminal") else None
+    console_conn = None
+    if process.get("terminal") and options.console_socket:
+        console_conn = console.connect(options.console_socket)
     join = _namespace_fds(state.pid, state.config)
-    ctx = InitContext(state.config, state.rootfs, console_socket=options.console_socket,
+    ctx = InitContext(state.config, state.rootfs, console_conn=console_conn,
                       preserve_fds=options.preserve_fds, join=join,
                       seccomp_program=compile_seccomp(state.config, store.seccomp_cache))
-    ctx.console_conn = console_conn
     parent, child = Channel.pair()
     intermediate_pid = os.fork()
     if intermediate_pid == 0:
@@ -66,22 +67,6 @@ def exec_process(store: StateStore, container_id: str, process: dict, options: E
 
         write_pid_file(options.pid_file, pid)
     return pid
-
-
-def _connect_console(path: str | None):
-    """Connect here, on the host: the process joins the container's mount namespace before it
-    makes its pty, and the socket's path is not reachable from there (runc passes the fd too)."""
-    if not path:
-        return None  # the process reports the missing --console-socket
-    import socket
-
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        conn.connect(path)
-    except OSError as exc:
-        conn.close()
-        raise ContainerError(f"--console-socket {path}: {exc.strerror}") from None
-    return conn
 
 
 def _alive(pid: int) -> bool:

@@ -37,15 +37,14 @@ class InitContext:
     """What the children need beyond config.json, prepared by the parent before fork."""
 
     def __init__(self, config: dict, rootfs: str, fifo_fd: int | None = None,
-                 console_socket: str | None = None, no_pivot: bool = False,
+                 console_conn: socket.socket | None = None, no_pivot: bool = False,
                  preserve_fds: int = 0, join: dict[str, int] | None = None,
                  seccomp_program: bytes | None = None):
         self.config = config
         self.rootfs = rootfs
         self.fifo_fd = fifo_fd
-        self.console_socket = console_socket
+        self.console_conn = console_conn  # connected on the host side, see console.connect
         # For exec, connected by the runtime: the socket's path is not reachable after setns(mnt).
-        self.console_conn: socket.socket | None = None
         self.no_pivot = no_pivot
         self.preserve_fds = preserve_fds
         self.join = join or {}          # namespace type -> open fd to setns into
@@ -155,16 +154,11 @@ def _describe(exc: Exception) -> str:
 
 
 def _connect_console(ctx: InitContext, process: dict) -> socket.socket | None:
-    """Connect to the console socket while its path is still reachable (before pivot_root)."""
     if not process.get("terminal"):
         return None
-    if ctx.console_conn is not None:
-        return ctx.console_conn
-    if not ctx.console_socket:
+    if ctx.console_conn is None:
         raise ValueError("process.terminal is set but no --console-socket was given")
-    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    conn.connect(ctx.console_socket)
-    return conn
+    return ctx.console_conn
 
 
 def _setup_terminal(conn: socket.socket, process: dict, dev_console: bool) -> None:

@@ -151,9 +151,9 @@ class StateStore:
         return state
 
     def _live_status(self, state: ContainerState) -> str:
-        if state.status == STOPPED or not state.pid:
-            return STOPPED if state.pid else state.status
-        if process_start_time(state.pid) != state.init_start_time:
+        if not state.pid:  # still creating: init does not exist yet
+            return state.status
+        if state.status == STOPPED or process_start_time(state.pid) != state.init_start_time:
             return STOPPED
         if os.path.exists(self.fifo(state.id)):
             return CREATED
