@@ -32,6 +32,21 @@ def busybox_rootfs():
     shutil.rmtree(top, ignore_errors=True)
 
 
+def apply_changes(config: dict, changes: dict) -> dict:
+    """Set values by key path, ``linux__resources__pids`` for config["linux"]["resources"]["pids"];
+    None removes the key. Returns ``config``, changed in place."""
+    for path, value in changes.items():
+        target = config
+        keys = path.split("__")
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        if value is None:
+            target.pop(keys[-1], None)
+        else:
+            target[keys[-1]] = value
+    return config
+
+
 class BundleFactory:
     def __init__(self, rootfs: str):
         self.rootfs = rootfs
@@ -42,16 +57,7 @@ class BundleFactory:
         bundle = tempfile.mkdtemp(prefix="hako-test-bundle-")
         os.chmod(bundle, 0o755)
         self.dirs.append(bundle)
-        config = default_spec(args=args, terminal=terminal, rootfs=self.rootfs)
-        for path, value in changes.items():
-            target = config
-            keys = path.split("__")
-            for key in keys[:-1]:
-                target = target.setdefault(key, {})
-            if value is None:
-                target.pop(keys[-1], None)
-            else:
-                target[keys[-1]] = value
+        config = apply_changes(default_spec(args=args, terminal=terminal, rootfs=self.rootfs), changes)
         self.write(bundle, config)
         return bundle
 

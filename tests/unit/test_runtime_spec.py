@@ -10,17 +10,11 @@ import pytest
 from hako.runtime import spec
 from hako.runtime.defaults import default_spec
 from hako.runtime.errors import ConfigError
+from tests.conftest import apply_changes
 
 
 def config(**changes) -> dict:
-    c = default_spec(args=["true"], terminal=False)
-    for path, value in changes.items():
-        target = c
-        keys = path.split("__")
-        for key in keys[:-1]:
-            target = target.setdefault(key, {})
-        target[keys[-1]] = value
-    return c
+    return apply_changes(default_spec(args=["true"], terminal=False), changes)
 
 
 def test_default_spec_is_valid():
@@ -71,16 +65,7 @@ def test_unknown_fields_are_ignored():
     ({"linux__intelRdt": {"closID": "x"}}, "linux.intelRdt: is not supported"),
 ])
 def test_errors_name_the_field(changes, field):
-    c = config()
-    for path, value in changes.items():
-        target = c
-        keys = path.split("__")
-        for key in keys[:-1]:
-            target = target.setdefault(key, {})
-        if value is None:
-            target.pop(keys[-1], None)
-        else:
-            target[keys[-1]] = value
+    c = apply_changes(config(), changes)
     with pytest.raises(ConfigError) as info:
         spec.validate(c)
     message = str(info.value)

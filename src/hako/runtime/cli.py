@@ -138,11 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - a bug, but the caller (containerd) needs the log line
-        from .cgroups import CgroupError  # already imported by any command that can raise it
-
-        if isinstance(exc, CgroupError):  # the kernel refused a limit: the user's error, not ours
-            _log_error(args, str(exc))
-            return 1
         _log_error(args, f"internal error: {type(exc).__name__}: {exc}")
         raise
 

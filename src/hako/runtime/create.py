@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime
 import os
 import signal
+import time
 
 from . import console, spec
 from .cgroups import open_cgroup
@@ -186,8 +187,6 @@ def _safe_pids(cgroup) -> list[int]:
 
 def kill_and_wait(pid: int, timeout: float = 10.0) -> None:
     """SIGKILL a process and wait until it is gone or a zombie (whoever its parent is)."""
-    import time
-
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:

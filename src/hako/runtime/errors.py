@@ -5,7 +5,8 @@
     ├── NotFound           no container with that id under --root
     ├── AlreadyExists      the id is taken
     ├── InvalidState       the operation does not fit the container's status (start twice, ...)
-    └── ContainerError     setting the container up failed (a mount, a missing binary, a hook)
+    ├── ContainerError     setting the container up failed (a mount, a missing binary, a hook)
+    └── CgroupError        the kernel refused a limit (cgroups/base.py)
 
 The CLI prints ``str(exc)`` as one line and exits 1, as runc does.
 """

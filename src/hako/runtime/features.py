@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..linux.capabilities import supported
-from .mountopts import PROPAGATION, _FLAGS
+from .mountopts import PROPAGATION, FLAGS
 from .state import OCI_VERSION
 
 
@@ -12,7 +12,7 @@ def features() -> dict:
         "ociVersionMin": "1.0.0",
         "ociVersionMax": OCI_VERSION,
         "hooks": ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
-        "mountOptions": sorted(set(_FLAGS) | set(PROPAGATION)),
+        "mountOptions": sorted(set(FLAGS) | set(PROPAGATION)),
         "linux": {
             "namespaces": ["cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"],
             "capabilities": supported(),

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..linux import syscalls as sc
 
 # option -> (clear, flag): clear=True removes the flag (rw, suid, ...).
-_FLAGS = {
+FLAGS = {
     "defaults": (False, 0),
     "ro": (False, sc.MS_RDONLY), "rw": (True, sc.MS_RDONLY),
     "nosuid": (False, sc.MS_NOSUID), "suid": (True, sc.MS_NOSUID),
@@ -50,8 +50,8 @@ class MountOptions:
 def parse(options: list[str]) -> MountOptions:
     result = MountOptions()
     for option in options:
-        if option in _FLAGS:
-            clear, flag = _FLAGS[option]
+        if option in FLAGS:
+            clear, flag = FLAGS[option]
             result.flags = result.flags & ~flag if clear else result.flags | flag
         elif option in PROPAGATION:
             result.propagation.append(PROPAGATION[option])

@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 import copy
-import sys
 
 from .errors import ConfigError
-from .spec import parse_json
+from .spec import read_json_argument
 
 
 def process_from_flags(config: dict, args) -> dict:
     if args.process:
-        if args.process == "-":
-            raw = sys.stdin.buffer.read()
-        else:
-            try:
-                with open(args.process, "rb") as f:
-                    raw = f.read()
-            except OSError as exc:
-                raise ConfigError(f"--process {args.process}: {exc.strerror}") from None
-        return parse_json(raw, "process.json")
+        return read_json_argument(args.process, "--process")
     if not args.command:
         raise ConfigError("exec: a command is required (or --process)")
     # As runc: start from the container's own process and override what the flags set.
     process = copy.deepcopy(config["process"])
-    process["args"] = [a for a in args.command if a != "--"] if args.command[0] == "--" else args.command
+    process["args"] = args.command[1:] if args.command[0] == "--" else args.command
     process["terminal"] = args.tty
     process.pop("consoleSize", None)
     if args.cwd:

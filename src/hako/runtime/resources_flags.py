@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from .errors import ConfigError
-from .spec import parse_json
+from .spec import read_json_argument
 
 _UNITS = {"b": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
@@ -34,8 +32,7 @@ def _int(value: str, flag: str) -> int:
 
 def resources_from_flags(args) -> dict:
     if args.resources:
-        raw = sys.stdin.buffer.read() if args.resources == "-" else open(args.resources, "rb").read()
-        return parse_json(raw, "resources")
+        return read_json_argument(args.resources, "--resources")
     res: dict = {}
     memory = {}
     for flag, key in (("memory", "limit"), ("memory_reservation", "reservation"), ("memory_swap", "swap"),

@@ -13,6 +13,7 @@ import stat
 
 from ..linux import syscalls as sc
 from . import mountopts
+from .cgroups import cgroup_version, v1_hierarchies
 from .devices import DEFAULT_DEVICES
 from .errors import ContainerError
 from .securejoin import secure_join
@@ -135,11 +136,11 @@ def _mount_cgroup(target: str, opts: mountopts.MountOptions, in_userns: bool) ->
     """cgroup v2: one cgroup2 mount. v1: a tmpfs with one mount per hierarchy, as runc lays it out."""
     _ensure_target(target, is_dir=True)
     flags = opts.flags | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
-    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+    if cgroup_version() == 2:
         _mount("cgroup2", target, "cgroup2", flags)
         return
     _mount("tmpfs", target, "tmpfs", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, "mode=755")
-    for name, options in _v1_hierarchies():
+    for name, options in v1_hierarchies():
         sub = os.path.join(target, name)
         os.makedirs(sub, exist_ok=True)
         try:
@@ -153,21 +154,6 @@ def _mount_cgroup(target: str, opts: mountopts.MountOptions, in_userns: bool) ->
                     os.symlink(name, link)
     if opts.flags & sc.MS_RDONLY:
         _remount_bind(target, sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC)
-
-
-def _v1_hierarchies() -> list[tuple[str, str]]:
-    """(directory name, mount data) of each cgroup v1 hierarchy the host has mounted."""
-    result = []
-    with open("/proc/self/mountinfo") as f:
-        for line in f:
-            fields = line.split()
-            sep = fields.index("-")
-            if fields[sep + 1] != "cgroup":
-                continue
-            supers = [o for o in fields[sep + 3].split(",") if o not in ("rw", "ro")]
-            name = os.path.basename(fields[4])
-            result.append((name, ",".join(supers)))
-    return result
 
 
 def _ensure_target(target: str, is_dir: bool) -> None:

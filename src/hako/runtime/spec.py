@@ -37,6 +37,20 @@ def load_config(bundle: str) -> dict:
     return config
 
 
+def read_json_argument(value: str, flag: str) -> object:
+    """The JSON named by a command-line flag: a file path, or ``-`` for standard input."""
+    if value == "-":
+        import sys
+
+        return parse_json(sys.stdin.buffer.read(), flag)
+    try:
+        with open(value, "rb") as f:
+            raw = f.read()
+    except OSError as exc:
+        raise ConfigError(f"{flag} {value}: {exc.strerror}") from None
+    return parse_json(raw, f"{flag} {value}")
+
+
 def parse_json(raw: bytes | str, what: str) -> object:
     try:
         return json.loads(raw)

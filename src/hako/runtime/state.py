@@ -54,7 +54,7 @@ class ContainerState:
         return {
             "ociVersion": OCI_VERSION,
             "id": self.id,
-            "pid": self.pid if self.status not in (STOPPED,) else 0,
+            "pid": 0 if self.status == STOPPED else self.pid,
             "status": self.status,
             "bundle": self.bundle,
             "rootfs": self.rootfs,

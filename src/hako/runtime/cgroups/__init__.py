@@ -3,7 +3,7 @@
 ``open_cgroup`` picks the implementation; ``base`` documents the lifecycle and the errors.
 """
 
-from .base import MEMORY_UNLIMITED, CgroupError, CgroupFS, cgroup_version, open_cgroup
+from .base import MEMORY_UNLIMITED, CgroupError, CgroupFS, cgroup_version, open_cgroup, v1_hierarchies
 from .v2 import DEVICES_ENFORCED_ON_V2, shares_to_weight
 
 
@@ -26,4 +26,5 @@ __all__ = [
     "cgroup_version",
     "open_cgroup",
     "shares_to_weight",
+    "v1_hierarchies",
 ]

@@ -29,6 +29,7 @@ from __future__ import annotations
 import errno
 import os
 import time
+from ..errors import HakoRuntimeError
 from ..record import Record
 
 DEFAULT_PARENT = "/hako"
@@ -38,7 +39,7 @@ DEFAULT_PARENT = "/hako"
 MEMORY_UNLIMITED = 9223372036854771712
 
 
-class CgroupError(Exception):
+class CgroupError(HakoRuntimeError):
     """A cgroup could not be created, configured, frozen or removed."""
 
 
@@ -247,6 +248,24 @@ def v1_mount_points(mounts: list[Mount], root: str, controllers: tuple[str, ...]
             if controller in mount.super_options:
                 found.setdefault(controller, mount.mount_point)
     return found
+
+
+def v1_hierarchies(root: str = "/sys/fs/cgroup", mountinfo: str = "/proc/self/mountinfo") -> list[tuple[str, str]]:
+    """(directory name, controller options) of each v1 hierarchy mounted directly under ``root``,
+    e.g. ("cpu,cpuacct", "cpu,cpuacct") or ("systemd", "name=systemd"): what a container's own
+    /sys/fs/cgroup mounts again. Mounts elsewhere (binds, other views) are left out."""
+    with open(mountinfo) as f:
+        mounts = parse_mountinfo(f.read())
+    result, seen = [], set()
+    for mount in mounts:
+        if mount.fstype != "cgroup" or os.path.dirname(mount.mount_point) != root.rstrip("/"):
+            continue
+        name = os.path.basename(mount.mount_point)
+        if name not in seen:
+            seen.add(name)
+            options = [o for o in mount.super_options if o not in ("rw", "ro")]
+            result.append((name, ",".join(options)))
+    return result
 
 
 # ---- the factory -----------------------------------------------------------------------------
