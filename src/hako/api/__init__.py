@@ -1,0 +1,1 @@
+"""Docker's Engine API over HTTP: routing, version negotiation, translation, hijacked streams."""

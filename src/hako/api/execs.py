@@ -1,0 +1,97 @@
+"""/containers/{id}/exec and /exec/*."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from . import convert, streams
+from .containers import MULTIPLEXED_STREAM, RAW_STREAM, _detach_keys, pump
+from .server import json_response, COMMON_HEADERS, json_body, query_int
+
+
+def register(router) -> None:
+    router.add("POST", "/containers/{id}/exec", create)
+    router.add("POST", "/exec/{id}/start", start)
+    router.add("POST", "/exec/{id}/resize", resize)
+    router.add("GET", "/exec/{id}/json", inspect)
+
+
+async def create(request: web.Request) -> web.Response:
+    engine = request.app["engine"]
+    container = engine.containers.get(request.match_info["id"])
+    config = convert.parse_exec(await json_body(request))
+    created = engine.execs.create(container, config)
+    return json_response({"Id": created.id}, status=201)
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    engine = request.app["engine"]
+    config = engine.execs.get(request.match_info["id"])
+    body = await json_body(request, required=False)
+    detach = bool(body.get("Detach"))
+    if "Tty" in body:
+        config.tty = bool(body["Tty"])
+    size = body.get("ConsoleSize")
+    if isinstance(size, list) and len(size) == 2 and size[0] and size[1]:
+        config.console_size = (int(size[0]), int(size[1]))
+    directory = await engine.execs.prepare(config)
+    if detach:
+        await engine.execs.start(config, directory)
+        return web.Response(status=200, headers=COMMON_HEADERS)
+    from ..engine import monitors
+
+    reader, writer = await monitors.connect(directory, {"op": "attach", "stdin": config.attach_stdin,
+                                                        "stdout": config.attach_stdout, "stderr": config.attach_stderr})
+    if streams.wants_upgrade(request):
+        client = streams.hijack(request, RAW_STREAM if config.tty else MULTIPLEXED_STREAM, COMMON_HEADERS)
+    else:
+        client = None
+    try:
+        await engine.execs.start(config, directory)
+    except Exception:
+        writer.close()
+        if client is not None:
+            client.close()
+            return streams.HijackedResponse()
+        raise
+    if client is None:
+        # Not hijacked (some SDK calls): the output is the response body
+        response = web.StreamResponse(headers={**COMMON_HEADERS, "Content-Type": MULTIPLEXED_STREAM})
+        response.enable_chunked_encoding()
+        await response.prepare(request)
+        writer.write_eof()
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            await response.write(data)
+        writer.close()
+        await asyncio.wait_for(engine.execs.wait(config), 5)
+        await response.write_eof()
+        return response
+    try:
+        await pump(client, reader, writer, config.attach_stdin, config.tty and _detach_keys(config.detach_keys or None))
+        # The client asks for the exit code as soon as the stream ends: have it recorded first.
+        await asyncio.wait_for(engine.execs.wait(config), 5)
+    except asyncio.TimeoutError:
+        pass
+    finally:
+        client.close()
+    return streams.HijackedResponse()
+
+
+async def resize(request: web.Request) -> web.Response:
+    engine = request.app["engine"]
+    config = engine.execs.get(request.match_info["id"])
+    await engine.execs.resize(config, query_int(request, "h", 0), query_int(request, "w", 0))
+    return web.Response(status=200, headers=COMMON_HEADERS)
+
+
+async def inspect(request: web.Request) -> web.Response:
+    engine = request.app["engine"]
+    config = engine.execs.get(request.match_info["id"])
+    if config.running:
+        await asyncio.sleep(0)   # let a finished watch land first
+    return json_response(convert.exec_json(config))

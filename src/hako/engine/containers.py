@@ -1,0 +1,630 @@
+"""Containers through their whole life: create, start, stop, kill, wait, remove, restart policies.
+
+Each operation is refresh, check, act, save, under the container's lock. A start mounts the
+container's overlay root, writes its OCI config, and asks the zygote for a monitor; the monitor
+creates the container, reports, and waits for hakod to connect any attach streams before it is told
+to start. A watch task per running container waits for the monitor's exit record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+import time
+import uuid
+
+from ..containers import ocispec
+from ..containers.model import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
+from ..errdefs import Conflict, HakoError, InvalidArgument, NotFound, SystemError
+from ..monitor import protocol
+from . import etcfiles, monitors, names
+from .monitors import MonitorError
+
+log = logging.getLogger(__name__)
+
+STOP_TIMEOUT = 10
+ATTACH_CONNECT_TIMEOUT = 5.0
+
+
+class NotModified(HakoError):
+    """Docker answers 304 to starting a running container or stopping a stopped one."""
+    status = 304
+
+
+class Live:
+    """What hakod knows of a container beyond its record: lock, waiters, tasks."""
+
+    def __init__(self):
+        self.lock = asyncio.Lock()
+        self.exit_waiters: list[asyncio.Future] = []
+        self.removed: asyncio.Future | None = None
+        self.attach_waiters: list[tuple[asyncio.Future, asyncio.Future]] = []
+        self.watch_task: asyncio.Task | None = None
+        self.restart_task: asyncio.Task | None = None
+        self.health_task: asyncio.Task | None = None
+        self.exited = asyncio.Event()
+
+
+class ContainerManager:
+    def __init__(self, engine):
+        self.engine = engine
+        self.config = engine.config
+        self.store = engine.store
+        self.events = engine.events
+        self.containers: dict[str, Container] = {}
+        self.live: dict[str, Live] = {}
+        self.tasks: set[asyncio.Task] = set()
+
+    # paths
+    def data_dir(self, cid: str) -> str:
+        return os.path.join(self.config.data_root, "containers", cid)
+
+    def run_dir(self, cid: str) -> str:
+        return os.path.join(self.config.exec_root, "containers", cid)
+
+    def monitor_dir(self, cid: str) -> str:
+        # Short, because a unix socket's path must fit in 108 bytes (unix(7)); 96 random bits
+        # of the id are as unique as the whole.
+        return os.path.join(self.config.exec_root, "m", cid[:24])
+
+    def _spawn(self, coro) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    # lookup
+    def get(self, ref: str) -> Container:
+        container = self.find(ref)
+        if container is None:
+            raise NotFound(f"No such container: {ref}")
+        return container
+
+    def find(self, ref: str) -> Container | None:
+        if not ref:
+            return None
+        if ref in self.containers:
+            return self.containers[ref]
+        name = ref.lstrip("/")
+        for container in self.containers.values():
+            if container.name == name:
+                return container
+        matches = [c for c in self.containers.values() if c.id.startswith(ref)]
+        if len(matches) > 1:
+            raise InvalidArgument(f"multiple IDs found with provided prefix: {ref}")
+        return matches[0] if matches else None
+
+    def list(self) -> list[Container]:
+        return sorted(self.containers.values(), key=lambda c: c.created, reverse=True)
+
+    def _live(self, cid: str) -> Live:
+        if cid not in self.live:
+            self.live[cid] = Live()
+        return self.live[cid]
+
+    # create
+    def create(self, name: str | None, container: Container) -> tuple[Container, list[str]]:
+        """Make the record, its directories and its writable snapshot; nothing runs yet."""
+        taken = {c.name for c in self.containers.values()}
+        if name:
+            name = names.check(name)
+            if name in taken:
+                other = next(c for c in self.containers.values() if c.name == name)
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use by container '
+                               f'"{other.id}". You have to remove (or rename) that container to be able to reuse that name.')
+        else:
+            name = names.random_name(taken)
+        warnings = ocispec.check_host_config(container)
+        image = self.engine.images.get(container.image_id)
+        container.id = uuid.uuid4().hex + uuid.uuid4().hex
+        container.name = name
+        container.image_id = image.id
+        run_config = image.run_config
+        container.path, *container.args = ocispec.command(container, run_config) or [""]
+        if not container.path:
+            raise InvalidArgument("No command specified")
+        container.log_path = os.path.join(self.data_dir(container.id), f"{container.id}-json.log")
+        if not container.host_config.log_opts:
+            container.host_config.log_opts = dict(self.config.log_opts)
+        self._log_options(container)
+        if container.config.healthcheck is None and run_config.get("Healthcheck"):
+            from ..containers.model import Healthcheck
+
+            hc = run_config["Healthcheck"]
+            container.config.healthcheck = Healthcheck(test=hc.get("Test") or [], interval=hc.get("Interval", 0),
+                                                       timeout=hc.get("Timeout", 0), start_period=hc.get("StartPeriod", 0),
+                                                       retries=hc.get("Retries", 0))
+        if not container.config.stop_signal:
+            container.config.stop_signal = run_config.get("StopSignal") or ""
+        os.makedirs(self.data_dir(container.id), mode=0o710)
+        try:
+            self.engine.layers.prepare(container.id, image.top)
+            self.store.insert_container(container)
+        except sqlite3.IntegrityError:
+            self._remove_files(container.id)
+            raise Conflict(f'Conflict. The container name "/{name}" is already in use. '
+                           'You have to remove (or rename) that container to be able to reuse that name.') from None
+        except BaseException:
+            self._remove_files(container.id)
+            raise
+        self.containers[container.id] = container
+        self._live(container.id)
+        self._event(container, "create")
+        return container, warnings
+
+    def _log_options(self, container: Container) -> tuple[int | None, int]:
+        from ..containers.logs import parse_log_opts
+
+        try:
+            return parse_log_opts(container.host_config.log_opts)
+        except ValueError as exc:
+            raise InvalidArgument(str(exc)) from None
+
+    def _event(self, container: Container, action: str, **extra: str) -> None:
+        image = self.engine.images.images.get(container.image_id)
+        image_name = container.config.image or (image.repo_tags[0] if image and image.repo_tags else container.image_id)
+        self.events.emit("container", action, container.id, image=image_name, name=container.name,
+                         **container.config.labels, **extra)
+
+    # start
+    async def start(self, container: Container) -> None:
+        live = self._live(container.id)
+        async with live.lock:
+            if container.state.status in (RUNNING, PAUSED):
+                raise NotModified("container already started")
+            if container.state.status == REMOVING:
+                raise Conflict(f"container {container.id[:12]} is marked for removal and cannot be started")
+            try:
+                await self._start_locked(container)
+                return
+            except HakoError as exc:
+                if not container.host_config.auto_remove:
+                    raise
+                error = exc
+        # As Docker: a --rm container that could not start is removed, so `wait?condition=removed` ends.
+        await self.remove(container, force=True)
+        raise error
+
+
+    async def _start_locked(self, container: Container) -> None:
+        live = self._live(container.id)
+        layers = self.engine.layers
+        rootfs = layers.mount(container.id)
+        try:
+            monitor_dir = self.monitor_dir(container.id)
+            spec = self._oci_spec(container, rootfs)
+            bundle = os.path.join(self.run_dir(container.id), "bundle")
+            os.makedirs(bundle, exist_ok=True)
+            shutil.rmtree(monitor_dir, ignore_errors=True)
+            with open(os.path.join(bundle, "config.json"), "w") as f:
+                json.dump(spec, f)
+            max_size, max_file = self._log_options(container)
+            hc = container.host_config
+            status_fd = self.engine.zygote.spawn({
+                "mode": "container", "id": container.id, "dir": monitor_dir,
+                "runtime_root": self.config.runtime_root, "bundle": bundle,
+                "tty": container.config.tty, "stdin": container.config.open_stdin,
+                "stdin_once": container.config.stdin_once, "console_size": list(hc.console_size),
+                "loopback": hc.network_mode not in ("host",) and not hc.network_mode.startswith("container:"),
+                "log": None if hc.log_type == "none" else {"path": container.log_path, "max_size": max_size, "max_file": max_file},
+            })
+            await monitors.read_status(status_fd)
+        except MonitorError as exc:
+            layers.unmount(container.id)
+            raise self._start_failed(container, str(exc)) from None
+        except BaseException:
+            layers.unmount(container.id)
+            raise
+        await self._connect_attachers(live, monitor_dir)
+        try:
+            reply = await monitors.call(monitor_dir, {"op": "start"})
+        except (MonitorError, OSError) as exc:
+            layers.unmount(container.id)
+            raise self._start_failed(container, str(exc)) from None
+        live.exited.clear()
+        state = container.state
+        state.status, state.pid, state.exit_code, state.error = RUNNING, reply["pid"], 0, ""
+        state.oom_killed, state.started_at, state.finished_at = False, time.time(), state.finished_at
+        state.manually_stopped = False
+        if container.config.healthcheck and container.config.healthcheck.test[:1] not in (["NONE"], []):
+            from ..containers.model import Health
+
+            state.health = Health()
+        self.store.save_container(container)
+        self._event(container, "start")
+        live.watch_task = self._spawn(self._watch(container))
+        if state.health is not None:
+            from .health import run_health_checks
+
+            live.health_task = self._spawn(run_health_checks(self, container))
+
+    def _start_failed(self, container: Container, message: str) -> HakoError:
+        """Record a start the runtime refused, as Docker does (exit code 127 for a missing binary)."""
+        full = f"failed to create task for container: OCI runtime create failed: {message}: unknown"
+        lowered = message.lower()
+        code = 127 if ("not found" in lowered or "no such file" in lowered) else (126 if "permission denied" in lowered else 128)
+        state = container.state
+        state.status, state.exit_code, state.error, state.pid = (CREATED if state.started_at == 0 else EXITED), code, full, 0
+        self.store.save_container(container)
+        self._fail_attachers(self._live(container.id))
+        error = InvalidArgument(full) if code in (126, 127) else SystemError(full)
+        return error
+
+    def _oci_spec(self, container: Container, rootfs: str) -> dict:
+        image = self.engine.images.images.get(container.image_id)
+        run_config = image.run_config if image else {}
+        hc = container.host_config
+        netns = None
+        if hc.network_mode.startswith("container:"):
+            other = self.get(hc.network_mode.split(":", 1)[1])
+            if other.state.status not in (RUNNING, PAUSED):
+                raise Conflict(f"cannot join network of a non running container: {other.id}")
+            netns = f"/proc/{other.state.pid}/ns/net"
+        hostname = ocispec.hostname_for(container)
+        files = etcfiles.write(self.data_dir(container.id), hostname, hc.network_mode == "host")
+        container.hostname_path, container.hosts_path = files["/etc/hostname"], files["/etc/hosts"]
+        container.resolv_conf_path = files["/etc/resolv.conf"]
+        return ocispec.build_spec(container, run_config, rootfs, self.config.cgroup_parent, netns, files)
+
+    # attach plumbing: streams attached before start are connected before the process runs
+    async def monitor_for_attach(self, container: Container) -> tuple[str, asyncio.Future | None]:
+        """The monitor's directory once the container runs, waiting for the next start if needed.
+
+        When waiting, the second item is a future the caller resolves once it has connected, so
+        the start goes on only when the stream is there to take the first output."""
+        if container.state.status in (RUNNING, PAUSED):
+            return self.monitor_dir(container.id), None
+        live = self._live(container.id)
+        loop = asyncio.get_running_loop()
+        ready, attached = loop.create_future(), loop.create_future()
+        live.attach_waiters.append((ready, attached))
+        try:
+            directory = await ready
+        except BaseException:
+            if not attached.done():
+                attached.set_result(None)
+            raise
+        return directory, attached
+
+    async def _connect_attachers(self, live: Live, monitor_dir: str) -> None:
+        waiters, live.attach_waiters = live.attach_waiters, []
+        pending = []
+        for ready, attached in waiters:
+            if not ready.done():
+                ready.set_result(monitor_dir)
+                pending.append(attached)
+        if pending:
+            await asyncio.wait(pending, timeout=ATTACH_CONNECT_TIMEOUT)
+
+    def _fail_attachers(self, live: Live) -> None:
+        waiters, live.attach_waiters = live.attach_waiters, []
+        for ready, _attached in waiters:
+            if not ready.done():
+                ready.set_exception(Conflict("container failed to start"))
+
+    # exit
+    async def _watch(self, container: Container) -> None:
+        record = await monitors.watch(self.monitor_dir(container.id))
+        await self._on_exit(container, record)
+
+    async def _on_exit(self, container: Container, record: dict | None) -> None:
+        live = self._live(container.id)
+        async with live.lock:
+            if container.id not in self.containers:
+                return
+            state = container.state
+            if record is None:
+                record = {"code": 255, "finished": time.time(), "oom": False, "error": "the container's monitor disappeared"}
+            state.status = EXITED
+            state.exit_code = record["code"]
+            state.finished_at = record["finished"]
+            state.oom_killed = bool(record.get("oom"))
+            state.error = record.get("error") or ""
+            state.pid = 0
+            if state.health is not None:
+                state.health.status = "unhealthy" if state.health.status != "healthy" else state.health.status
+            if live.health_task:
+                live.health_task.cancel()
+                live.health_task = None
+            try:
+                self.engine.layers.unmount(container.id)
+            except OSError as exc:
+                log.warning("container %s: unmounting its root: %s", container.id[:12], exc)
+            will_restart = self._should_restart(container)
+            if will_restart:
+                state.status = RESTARTING
+            self.store.save_container(container)
+            if state.oom_killed:
+                self._event(container, "oom")
+            self._event(container, "die", exitCode=str(state.exit_code))
+            live.exited.set()
+            waiters, live.exit_waiters = live.exit_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(state.exit_code)
+        if container.host_config.auto_remove and not will_restart:
+            try:
+                await self.remove(container, force=True)
+            except HakoError as exc:
+                log.warning("auto-removing %s: %s", container.id[:12], exc)
+        elif will_restart:
+            live.restart_task = self._spawn(self._restart_later(container))
+
+    def _should_restart(self, container: Container) -> bool:
+        policy = container.host_config.restart_policy
+        state = container.state
+        if state.manually_stopped or self.engine.shutting_down:
+            return False
+        if policy.name == "always" or policy.name == "unless-stopped":
+            return True
+        if policy.name == "on-failure" and state.exit_code != 0:
+            return not policy.maximum_retry_count or state.restart_count < policy.maximum_retry_count
+        return False
+
+    async def _restart_later(self, container: Container) -> None:
+        # Docker's backoff: 100 ms doubling per quick restart, reset once a run lasted 10 s.
+        ran_for = container.state.finished_at - container.state.started_at
+        delay = 0.1 if ran_for >= 10 else min(0.1 * (2 ** min(container.state.restart_count, 10)), 60)
+        await asyncio.sleep(delay)
+        live = self._live(container.id)
+        async with live.lock:
+            if container.id not in self.containers or container.state.status != RESTARTING:
+                return
+            container.state.restart_count += 1
+            try:
+                await self._start_locked(container)
+                self._event(container, "restart")
+            except HakoError as exc:
+                log.warning("restarting %s: %s", container.id[:12], exc)
+                container.state.status = EXITED
+                self.store.save_container(container)
+
+    # stop, kill, restart
+    async def stop(self, container: Container, timeout: int | None, sig: str | None = None) -> None:
+        live = self._live(container.id)
+        if container.state.status == RESTARTING:
+            container.state.manually_stopped = True
+            container.state.status = EXITED
+            self.store.save_container(container)
+            if live.restart_task:
+                live.restart_task.cancel()
+            return
+        if container.state.status not in (RUNNING, PAUSED):
+            raise NotModified("container already stopped")
+        container.state.manually_stopped = True
+        self.store.save_container(container)
+        if timeout is None:
+            timeout = container.config.stop_timeout if container.config.stop_timeout is not None else STOP_TIMEOUT
+        stop_signal = _signal_number(sig or container.config.stop_signal or "SIGTERM")
+        if container.state.status == PAUSED:
+            await self.unpause(container)
+        self._kill_quietly(container, stop_signal)
+        if timeout < 0:
+            await live.exited.wait()            # Docker: a negative timeout waits for ever
+        elif not await self._wait_exit(live, timeout):
+            self._kill_quietly(container, signal.SIGKILL)
+            await self._wait_exit(live, 30)
+        self._event(container, "stop")
+
+    async def _wait_exit(self, live: Live, timeout: float) -> bool:
+        if live.exited.is_set():
+            return True
+        try:
+            await asyncio.wait_for(live.exited.wait(), timeout)
+            return True
+        except asyncio.TimeoutError:
+            return False
+
+    def _kill_quietly(self, container: Container, sig: int) -> None:
+        try:
+            self.engine.runtime.kill(container.id, sig)
+        except Exception as exc:  # noqa: BLE001 - it may have exited meanwhile
+            log.debug("kill %s: %s", container.id[:12], exc)
+
+    async def kill(self, container: Container, sig: str | None) -> None:
+        number = _signal_number(sig or "SIGKILL")
+        if container.state.status not in (RUNNING, PAUSED):
+            raise Conflict(f"Cannot kill container: {container.id}: Container {container.id} is not running")
+        if number == signal.SIGKILL or number == _signal_number(container.config.stop_signal or "SIGTERM"):
+            container.state.manually_stopped = True
+            self.store.save_container(container)
+        try:
+            self.engine.runtime.kill(container.id, number)
+        except Exception as exc:  # noqa: BLE001
+            raise Conflict(f"Cannot kill container: {container.id}: {exc}") from None
+        self._event(container, "kill", signal=str(number))
+
+    async def restart(self, container: Container, timeout: int | None, sig: str | None = None) -> None:
+        if container.state.status in (RUNNING, PAUSED, RESTARTING):
+            try:
+                await self.stop(container, timeout, sig)
+            except NotModified:
+                pass
+        live = self._live(container.id)
+        async with live.lock:
+            if container.state.status not in (RUNNING, PAUSED):
+                await self._start_locked(container)
+        self._event(container, "restart")
+
+    # pause
+    async def pause(self, container: Container) -> None:
+        if container.state.status == PAUSED:
+            raise Conflict(f"Container {container.id} is already paused")
+        if container.state.status != RUNNING:
+            raise Conflict(f"Container {container.id} is not running")
+        self.engine.runtime.pause(container.id)
+        container.state.status = PAUSED
+        self.store.save_container(container)
+        self._event(container, "pause")
+
+    async def unpause(self, container: Container) -> None:
+        if container.state.status != PAUSED:
+            raise Conflict(f"Container {container.id} is not paused")
+        self.engine.runtime.resume(container.id)
+        container.state.status = RUNNING
+        self.store.save_container(container)
+        self._event(container, "unpause")
+
+    # wait
+    async def wait(self, container: Container, condition: str) -> int:
+        live = self._live(container.id)
+        if condition == "not-running" and container.state.status not in (RUNNING, PAUSED, RESTARTING):
+            return container.state.exit_code
+        loop = asyncio.get_running_loop()
+        if condition == "removed":
+            if live.removed is None:
+                live.removed = loop.create_future()
+            await asyncio.shield(live.removed)
+            return container.state.exit_code
+        waiter = loop.create_future()
+        live.exit_waiters.append(waiter)
+        try:
+            return await waiter
+        finally:
+            if waiter in live.exit_waiters:
+                live.exit_waiters.remove(waiter)
+
+    # remove
+    async def remove(self, container: Container, force: bool) -> None:
+        live = self._live(container.id)
+        if container.state.status in (RUNNING, PAUSED, RESTARTING):
+            if not force:
+                state = "paused" if container.state.status == PAUSED else (
+                    "restarting" if container.state.status == RESTARTING else "running")
+                raise Conflict(f"You cannot remove a {state} container {container.id}. "
+                               "Stop the container before attempting removal or force remove")
+            container.state.manually_stopped = True
+            if container.state.status == RESTARTING:
+                container.state.status = EXITED
+                if live.restart_task:
+                    live.restart_task.cancel()
+            else:
+                if container.state.status == PAUSED:
+                    try:
+                        self.engine.runtime.resume(container.id)
+                    except Exception:  # noqa: BLE001
+                        pass
+                self._kill_quietly(container, signal.SIGKILL)
+                await self._wait_exit(live, 30)
+        async with live.lock:
+            if container.id not in self.containers:
+                return
+            if container.state.status == REMOVING:
+                raise Conflict(f"removal of container {container.id[:12]} is already in progress")
+            container.state.status = REMOVING
+            self.store.delete_container(container.id)      # metadata first, then files
+            del self.containers[container.id]
+        self._remove_files(container.id)
+        shutil.rmtree(self.monitor_dir(container.id), ignore_errors=True)
+        self._event(container, "destroy")
+        if live.removed is not None and not live.removed.done():
+            live.removed.set_result(None)
+        for waiter in live.exit_waiters:
+            if not waiter.done():
+                waiter.set_result(container.state.exit_code)
+        self.live.pop(container.id, None)
+
+    def _remove_files(self, cid: str) -> None:
+        try:
+            self.engine.layers.remove_rw(cid)
+        except Exception as exc:  # noqa: BLE001 - a warning, the record is gone already
+            log.warning("container %s: removing its snapshot: %s", cid[:12], exc)
+        shutil.rmtree(self.data_dir(cid), ignore_errors=True)
+        shutil.rmtree(self.run_dir(cid), ignore_errors=True)
+
+    # rename, update
+    def rename(self, container: Container, new_name: str) -> None:
+        new_name = names.check(new_name)
+        if new_name == container.name:
+            raise Conflict(f"Renaming a container with the same name as its current name")
+        if any(c.name == new_name for c in self.containers.values()):
+            other = next(c for c in self.containers.values() if c.name == new_name)
+            raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container "{other.id}". '
+                           "You have to remove (or rename) that container to be able to reuse that name.")
+        old = container.name
+        container.name = new_name
+        self.store.save_container(container)
+        self._event(container, "rename", oldName="/" + old)
+
+    def update(self, container: Container, changes: dict) -> list[str]:
+        """``changes``: HostConfig field names (snake_case) → new values."""
+        hc = container.host_config
+        saved = {k: getattr(hc, k) for k in changes}
+        for key, value in changes.items():
+            setattr(hc, key, value)
+        try:
+            ocispec.check_host_config(container)
+        except HakoError:
+            for key, value in saved.items():
+                setattr(hc, key, value)
+            raise
+        if container.state.status in (RUNNING, PAUSED):
+            resources = ocispec._resources(container)
+            resources.pop("devices", None)
+            try:
+                self.engine.runtime.update(container.id, resources)
+            except Exception as exc:  # noqa: BLE001
+                for key, value in saved.items():
+                    setattr(hc, key, value)
+                raise InvalidArgument(f"Cannot update container {container.id}: {exc}") from None
+        self.store.save_container(container)
+        self._event(container, "update")
+        return []
+
+    # startup
+    async def restore(self) -> None:
+        """Live restore: find the monitors of containers that were running, record exits that
+        happened while hakod was away, then apply restart policies."""
+        for container in self.store.containers():
+            self.containers[container.id] = container
+            live = self._live(container.id)
+            state = container.state
+            if state.status in (RUNNING, PAUSED):
+                directory = self.monitor_dir(container.id)
+                if monitors.alive(directory):
+                    live.watch_task = self._spawn(self._watch(container))
+                    if state.health is not None:
+                        from .health import run_health_checks
+
+                        live.health_task = self._spawn(run_health_checks(self, container))
+                    continue
+                await self._on_exit(container, protocol.read_exit(directory))
+            elif state.status == REMOVING:
+                self.store.delete_container(container.id)
+                del self.containers[container.id]
+                self._remove_files(container.id)
+            elif state.status == RESTARTING:
+                live.restart_task = self._spawn(self._restart_later(container))
+        for container in list(self.containers.values()):
+            policy = container.host_config.restart_policy.name
+            if container.state.status in (EXITED, CREATED) and not container.state.manually_stopped \
+                    and policy in ("always", "unless-stopped") and container.state.started_at:
+                try:
+                    await self.start(container)
+                except HakoError as exc:
+                    log.warning("restarting %s at startup: %s", container.id[:12], exc)
+
+
+def _signal_number(sig: str | int) -> int:
+    if isinstance(sig, int):
+        return sig
+    text = str(sig).strip().upper()
+    if text.isdigit():
+        number = int(text)
+        if not 0 < number < 65:
+            raise InvalidArgument(f"Invalid signal: {sig}")
+        return number
+    if not text.startswith("SIG"):
+        text = "SIG" + text
+    try:
+        return int(signal.Signals[text])
+    except KeyError:
+        raise InvalidArgument(f"Invalid signal: {sig}") from None
+
+
+signal_number = _signal_number

@@ -1,0 +1,91 @@
+"""Health checks: run the container's test command on its schedule and keep Docker's health status."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from ..containers.model import RUNNING, Container, ExecConfig
+
+NS = 1_000_000_000
+DEFAULT_INTERVAL = 30 * NS
+DEFAULT_TIMEOUT = 30 * NS
+DEFAULT_RETRIES = 3
+MAX_OUTPUT = 4096
+KEEP = 5
+
+
+async def run_health_checks(manager, container: Container) -> None:
+    check = container.config.healthcheck
+    interval = (check.interval or DEFAULT_INTERVAL) / NS
+    timeout = (check.timeout or DEFAULT_TIMEOUT) / NS
+    retries = check.retries or DEFAULT_RETRIES
+    start_period = check.start_period / NS
+    started = time.time()
+    while True:
+        await asyncio.sleep(interval)
+        if container.state.status != RUNNING or container.state.health is None:
+            continue
+        code, output, begin, end = await _probe(manager, container, check.test, timeout)
+        health = container.state.health
+        health.log = (health.log + [{"Start": begin, "End": end, "ExitCode": code, "Output": output}])[-KEEP:]
+        previous = health.status
+        if code == 0:
+            health.status, health.failing_streak = "healthy", 0
+        elif time.time() - started >= start_period or previous != "starting":
+            health.failing_streak += 1
+            if health.failing_streak >= retries:
+                health.status = "unhealthy"
+        manager.store.save_container(container)
+        if health.status != previous:
+            manager._event(container, "health_status: " + health.status)
+
+
+async def _probe(manager, container: Container, test: list[str], timeout: float) -> tuple[int, str, float, float]:
+    if test[:1] == ["CMD-SHELL"]:
+        cmd = ["/bin/sh", "-c", " ".join(test[1:])]
+    elif test[:1] == ["CMD"]:
+        cmd = test[1:]
+    else:
+        cmd = test
+    execs = manager.engine.execs
+    begin = time.time()
+    config = execs.create(container, ExecConfig(id="", container_id=container.id, cmd=cmd,
+                                                attach_stdout=True, attach_stderr=True))
+    output = bytearray()
+    try:
+        directory = await execs.prepare(config)
+        from . import monitors
+
+        reader, writer = await monitors.connect(directory, {"op": "attach", "stdout": True, "stderr": True})
+        await execs.start(config, directory)
+
+        async def collect():
+            while len(output) < MAX_OUTPUT:
+                header = await reader.readexactly(8)
+                size = int.from_bytes(header[4:], "big")
+                output.extend(await reader.readexactly(size))
+
+        try:
+            await asyncio.wait_for(collect(), timeout)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        except asyncio.TimeoutError:
+            if config.pid:
+                import os
+                import signal
+
+                try:
+                    os.kill(config.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            writer.close()
+            execs.execs.pop(config.id, None)
+            return -1, f"Health check exceeded timeout ({timeout:g}s)", begin, time.time()
+        writer.close()
+        code = await asyncio.wait_for(execs.wait(config), timeout)
+    except Exception as exc:  # noqa: BLE001 - a failed probe is an unhealthy result
+        return 1, str(exc), begin, time.time()
+    finally:
+        execs.execs.pop(config.id, None)
+    return code, output[:MAX_OUTPUT].decode(errors="replace"), begin, time.time()
