@@ -101,3 +101,44 @@ def _remove_test_cgroup_parents():
             os.rmdir(path)
         except OSError:
             pass  # absent, or not empty: a leak that the per-test checks report
+
+
+@pytest.fixture(scope="session")
+def busybox_image_tar(busybox_rootfs, tmp_path_factory):
+    from tests.daemon import busybox_tar
+
+    return busybox_tar(busybox_rootfs, str(tmp_path_factory.mktemp("images") / "busybox.tar"))
+
+
+@pytest.fixture(scope="session")
+def hakod_session(busybox_image_tar):
+    """One hakod for the run (starting one costs ~0.5 s); tests share it and clean up after themselves."""
+    if not is_root():
+        pytest.skip("hakod needs root")
+    from tests.daemon import Daemon
+
+    daemon = Daemon.start(busybox_image_tar)
+    yield daemon
+    leaks = daemon.stop()
+    assert not leaks, f"hakod leaked: {leaks}"
+
+
+@pytest.fixture
+def hakod(hakod_session):
+    """The shared hakod; after the test every container is removed and nothing may be left."""
+    daemon = hakod_session
+    if daemon.process.poll() is not None:
+        daemon.launch()
+    yield daemon
+    if daemon.process.poll() is not None:
+        daemon.launch()
+    daemon.remove_all_containers()
+    import time as _time
+
+    deadline = _time.monotonic() + 5
+    while _time.monotonic() < deadline:
+        leaks = daemon.leaks()
+        if not leaks:
+            break
+        _time.sleep(0.1)
+    assert not leaks, f"left behind: {leaks}"

@@ -238,7 +238,8 @@ async def wait(request: web.Request) -> web.StreamResponse:
     except asyncio.CancelledError:
         waiter.cancel()
         raise
-    error = container.state.error or None
+    # A --rm container that failed to start is gone: its start already reported why.
+    error = (container.state.error or None) if condition != "removed" else None
     await response.write(json.dumps({"Error": {"Message": error} if error else None, "StatusCode": code}).encode() + b"\n")
     await response.write_eof()
     return response

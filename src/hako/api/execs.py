@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from ..monitor import protocol
 from . import convert, streams
 from .containers import MULTIPLEXED_STREAM, RAW_STREAM, _detach_keys, pump
 from .server import json_response, COMMON_HEADERS, json_body, query_int
@@ -50,12 +51,18 @@ async def start(request: web.Request) -> web.StreamResponse:
         client = None
     try:
         await engine.execs.start(config, directory)
-    except Exception:
+    except Exception as exc:
         writer.close()
-        if client is not None:
-            client.close()
-            return streams.HijackedResponse()
-        raise
+        if client is None:
+            raise
+        # As dockerd: once hijacked, the error can only travel on the stream itself.
+        message = f"{exc}\r\n".encode()
+        try:
+            await client.write(message if config.tty else protocol.frame(protocol.STDOUT, message))
+        except ConnectionError:
+            pass
+        client.close()
+        return streams.HijackedResponse()
     if client is None:
         # Not hijacked (some SDK calls): the output is the response body
         response = web.StreamResponse(headers={**COMMON_HEADERS, "Content-Type": MULTIPLEXED_STREAM})

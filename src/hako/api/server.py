@@ -59,8 +59,11 @@ async def docker_middleware(request: web.Request, handler):
         raise
     except json.JSONDecodeError as exc:
         return error(400, f"invalid character in JSON: {exc}")
-    except (ConnectionResetError, ConnectionError):
-        raise
+    except ConnectionError:
+        # The client left mid-response (`docker run -d` drops its wait): nothing more to send.
+        from .streams import HijackedResponse
+
+        return HijackedResponse()
     except Exception as exc:  # noqa: BLE001 - the one place an unexpected error becomes a 500
         log.exception("%s %s failed", request.method, request.path)
         return error(500, str(exc) or type(exc).__name__)

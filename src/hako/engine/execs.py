@@ -99,7 +99,7 @@ class ExecManager:
             config.exit_code = 127 if "not found" in message or "no such file" in message.lower() else 126
             self.finished[config.id].set()
             self._watch_later(config, directory)
-            raise Conflict(f"OCI runtime exec failed: {message}: unknown") from None
+            raise Conflict(f"OCI runtime exec failed: exec failed: {message}: unknown") from None
         config.pid = reply["pid"]
         self.engine.containers._event(container, "exec_start: " + " ".join(config.cmd), execID=config.id)
         self._watch_later(config, directory)

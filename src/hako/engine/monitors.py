@@ -76,6 +76,8 @@ async def watch(directory: str) -> dict | None:
         return protocol.read_exit(directory)
     try:
         line = await reader.readline()
+    except ConnectionError:
+        line = b""     # the monitor finished while our request waited in its backlog
     finally:
         writer.close()
     if line:
