@@ -103,6 +103,7 @@ async def list_containers(request: web.Request) -> web.Response:
     limit = query_int(request, "limit", -1)
     with_size = query_bool(request, "size")
     filters = query_filters(request)
+    _check_filters(filters)
     selected = [c for c in engine.containers.list() if _matches(engine, c, filters)]
     if not show_all and limit in (-1, 0, None) and "status" not in filters and "exited" not in filters:
         selected = [c for c in selected if c.state.status in (RUNNING, PAUSED, "restarting")]
@@ -116,10 +117,22 @@ _FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "si
             "is-task", "network", "volume", "publish", "expose", "isolation")
 
 
-def _matches(engine, container, filters: dict[str, list[str]]) -> bool:
+_STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+def _check_filters(filters: dict[str, list[str]]) -> None:
+    """Refuse a bad filter up front, as dockerd does, and not only when a container meets it."""
     for key, values in filters.items():
         if key not in _FILTERS:
             raise InvalidArgument(f"invalid filter '{key}'")
+        if key == "status":
+            for v in values:
+                if v not in _STATUSES:
+                    raise InvalidArgument(f"Invalid filter 'status={v}'")
+
+
+def _matches(engine, container, filters: dict[str, list[str]]) -> bool:
+    for key, values in filters.items():
         if not values:
             continue
         if key == "id" and not any(container.id.startswith(v) for v in values):
@@ -132,9 +145,6 @@ def _matches(engine, container, filters: dict[str, list[str]]) -> bool:
                 if k not in container.config.labels or (eq and container.config.labels[k] != v):
                     return False
         if key == "status":
-            for v in values:
-                if v not in ("created", "restarting", "running", "removing", "paused", "exited", "dead"):
-                    raise InvalidArgument(f"Invalid filter 'status={v}'")
             if container.state.status not in values:
                 return False
         if key == "exited":
@@ -439,7 +449,8 @@ async def attach(request: web.Request) -> web.StreamResponse:
             finally:
                 if attached is not None and not attached.done():
                     attached.set_result(None)
-            await pump(client, reader, writer, want_stdin and container.config.open_stdin, tty and detach_keys)
+            await pump(client, reader, writer, want_stdin and container.config.open_stdin, tty and detach_keys,
+                       close_stdin=container.config.stdin_once and not tty)
     except (ConnectionError, Conflict):
         pass
     finally:
@@ -475,8 +486,15 @@ def _detach_keys(value: str | None) -> bytes:
 
 
 async def pump(client: streams.RawStream, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-               stdin: bool, detach_keys: bytes | bool) -> None:
-    """Copy output to the client and its stdin to the monitor until the process's output ends."""
+               stdin: bool, detach_keys: bytes | bool, close_stdin: bool = True) -> None:
+    """Copy output to the client and its stdin to the monitor until the process's output ends.
+
+    The client's EOF means what it means to dockerd (container/stream/attach.go): with stdin
+    attached and ``close_stdin`` (a non-TTY `StdinOnce` container, a non-TTY exec) it is the
+    process's stdin EOF and the output keeps coming until the process ends; otherwise (a TTY, or
+    a container whose stdin outlives one client) it ends this attach session and nothing else, as
+    a detach does. Without stdin attached, the EOF is the CLI's half-close right after the 101
+    and the output keeps coming."""
 
     async def output():
         while True:
@@ -492,9 +510,13 @@ async def pump(client: streams.RawStream, reader: asyncio.StreamReader, writer: 
             if data is None:
                 return "gone"
             if data == b"":
-                if stdin and writer.can_write_eof():
-                    writer.write_eof()     # the client's EOF is the process's stdin EOF
-                return "eof"
+                if not stdin:
+                    return "eof"
+                if close_stdin:
+                    if writer.can_write_eof():
+                        writer.write_eof()     # the client's EOF is the process's stdin EOF
+                    return "eof"
+                return "detach"
             if not stdin:
                 continue
             if detach_keys:

@@ -27,13 +27,25 @@ def rfc3339(ts: float) -> str:
     return dt.strftime("%Y-%m-%dT%H:%M:%S") + (f".{frac}" if frac else "") + "Z"
 
 
+def _json_type(value) -> str:
+    """How Go's encoding/json names a JSON value's type in its "cannot unmarshal" errors."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    return {str: "string", list: "array", dict: "object"}.get(type(value), "null")
+
+
 def _list(value, field: str) -> list[str]:
     if value is None:
         return []
     if isinstance(value, str):
         return [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise InvalidArgument(f"json: cannot unmarshal {type(value).__name__} into Go struct field {field} of type []string")
+    if not isinstance(value, list):
+        raise InvalidArgument(f"json: cannot unmarshal {_json_type(value)} into Go struct field {field} of type []string")
+    for item in value:
+        if not isinstance(item, str):
+            raise InvalidArgument(f"json: cannot unmarshal {_json_type(item)} into Go struct field {field} of type string")
     return list(value)
 
 
@@ -41,7 +53,7 @@ def _int(value, field: str) -> int:
     if value is None:
         return 0
     if isinstance(value, bool) or not isinstance(value, (int, float)) or int(value) != value:
-        raise InvalidArgument(f"json: cannot unmarshal {type(value).__name__} into Go struct field {field} of type int64")
+        raise InvalidArgument(f"json: cannot unmarshal {_json_type(value)} into Go struct field {field} of type int64")
     return int(value)
 
 
@@ -49,7 +61,7 @@ def _dict(value, field: str) -> dict:
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise InvalidArgument(f"json: cannot unmarshal {type(value).__name__} into Go struct field {field} of type map")
+        raise InvalidArgument(f"json: cannot unmarshal {_json_type(value)} into Go struct field {field} of type map")
     return value
 
 
@@ -347,11 +359,19 @@ def _mount_json(bind: str) -> dict:
             "RW": not b.readonly, "Propagation": b.propagation}
 
 
+def summary_command(path: str, args: list[str]) -> str:
+    """The COMMAND column as dockerd builds it: arguments holding a space are put in single
+    quotes (`sh -c 'exit 2'`), nothing else is escaped."""
+    if not args:
+        return path
+    return path + " " + " ".join(f"'{a}'" if " " in a else a for a in args)
+
+
 def container_summary(container: Container, image_name: str, size: tuple | None = None) -> dict:
     """An entry of `GET /containers/json`."""
     out = {
         "Id": container.id, "Names": ["/" + container.name], "Image": image_name,
-        "ImageID": container.image_id, "Command": " ".join([container.path] + container.args).strip(),
+        "ImageID": container.image_id, "Command": summary_command(container.path, container.args),
         "Created": int(container.created), "Ports": [], "Labels": container.config.labels,
         "State": container.state.status, "Status": status_text(container),
         "HostConfig": {"NetworkMode": container.host_config.network_mode},
@@ -418,14 +438,34 @@ def _image_run_config(run: dict) -> dict:
     return out
 
 
-def image_summary(image) -> dict:
-    created = image.created
+def unix_seconds(created) -> int:
+    """An image config's RFC 3339 `created` (nanoseconds and all) as the Unix seconds the API's
+    lists carry; 0 when absent or unreadable."""
+    if isinstance(created, (int, float)):
+        return int(created)
+    if not created:
+        return 0
+    text = created.replace("Z", "+00:00")
+    # fromisoformat takes at most microseconds: cut Go's nanoseconds down to six digits.
+    head, dot, rest = text.partition(".")
+    if dot:
+        digits = len(rest) - len(rest.lstrip("0123456789"))
+        text = head + "." + rest[:min(digits, 6)].ljust(6, "0") + rest[digits:]
     try:
-        ts = int(datetime.datetime.fromisoformat(created.replace("Z", "+00:00")).timestamp()) if created else 0
+        return int(datetime.datetime.fromisoformat(text).timestamp())
     except ValueError:
-        ts = 0
+        return 0
+
+
+def history_entry(entry: dict) -> dict:
+    """An entry of `GET /images/{name}/history`: `Created` is an integer there (the CLI's Go
+    struct refuses a string)."""
+    return {**entry, "Created": unix_seconds(entry.get("Created"))}
+
+
+def image_summary(image) -> dict:
     return {"Id": image.id, "ParentId": "", "RepoTags": list(image.repo_tags),
-            "RepoDigests": [], "Created": ts, "Size": image.size, "SharedSize": -1, "VirtualSize": image.size,
+            "RepoDigests": [], "Created": unix_seconds(image.created), "Size": image.size, "SharedSize": -1, "VirtualSize": image.size,
             "Labels": (image.run_config.get("Labels") or None), "Containers": -1}
 
 

@@ -79,7 +79,9 @@ async def start(request: web.Request) -> web.StreamResponse:
         await response.write_eof()
         return response
     try:
-        await pump(client, reader, writer, config.attach_stdin, config.tty and _detach_keys(config.detach_keys or None))
+        # dockerd closes an exec's stdin at the client's EOF unless it has a TTY (CloseStdin: true).
+        await pump(client, reader, writer, config.attach_stdin, config.tty and _detach_keys(config.detach_keys or None),
+                   close_stdin=not config.tty)
         # The client asks for the exit code as soon as the stream ends: have it recorded first.
         await asyncio.wait_for(engine.execs.wait(config), 5)
     except asyncio.TimeoutError:

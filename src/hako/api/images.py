@@ -38,6 +38,10 @@ async def list_images(request: web.Request) -> web.Response:
         if not _matches(engine, image, filters):
             continue
         entry = convert.image_summary(image)
+        if "reference" in filters:
+            # As dockerd: only the tags the filter matched, so `docker images -q repo:tag`
+            # prints the image once and not once per tag.
+            entry["RepoTags"] = [t for t in image.repo_tags if _reference_matches(t, filters["reference"])]
         entry["Containers"] = users.get(image.id, 0) if query_bool(request, "shared-size") else -1
         out.append(entry)
     return json_response(out)
@@ -56,10 +60,7 @@ def _matches(engine, image, filters) -> bool:
                 if k not in labels or (eq and labels[k] != v):
                     return False
         elif key == "reference":
-            import fnmatch
-
-            if not any(fnmatch.fnmatch(tag, pattern) or fnmatch.fnmatch(tag.rsplit(":", 1)[0], pattern)
-                       for tag in image.repo_tags for pattern in values):
+            if not any(_reference_matches(tag, values) for tag in image.repo_tags):
                 return False
         elif key in ("before", "since"):
             other = engine.images.get(values[0])
@@ -70,6 +71,13 @@ def _matches(engine, image, filters) -> bool:
         else:
             raise InvalidArgument(f"invalid filter '{key}'")
     return True
+
+
+def _reference_matches(tag: str, patterns: list[str]) -> bool:
+    """Docker's FamiliarMatch: a shell pattern against `repo:tag`, or against `repo` alone."""
+    import fnmatch
+
+    return any(fnmatch.fnmatchcase(tag, p) or fnmatch.fnmatchcase(tag.rsplit(":", 1)[0], p) for p in patterns)
 
 
 def _layer_diff_ids(image) -> list[str]:
@@ -89,7 +97,7 @@ async def inspect(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     engine = _engine(request)
     image = engine.images.get(request.match_info["name"])
-    return json_response(engine.images.history(image))
+    return json_response([convert.history_entry(e) for e in engine.images.history(image)])
 
 
 async def tag(request: web.Request) -> web.Response:

@@ -26,6 +26,11 @@ def register(router) -> None:
     router.add("GET", "/info", info)
     router.add("GET", "/events", events)
     router.add("GET", "/system/df", disk_usage)
+    # `docker system prune` calls these between containers and images; hako has no user-defined
+    # networks and no build cache yet, so there is never anything to delete. (The network and
+    # build modules take these routes over when they arrive.)
+    router.add("POST", "/networks/prune", prune_networks)
+    router.add("POST", "/build/prune", prune_build_cache)
     for method in ("GET", "POST", "DELETE"):
         router.add(method, "/swarm{tail:.*}", not_a_swarm)
         router.add(method, "/nodes{tail:.*}", not_a_swarm)
@@ -53,8 +58,10 @@ async def version(request: web.Request) -> web.Response:
     return json_response({
         "Platform": {"Name": "hako"},
         "Components": [{"Name": "Engine", "Version": __version__,
+                        # All of dockerd's keys: the CLI's template indexes them and prints "" for a missing one.
                         "Details": {"ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION, "Os": "linux",
-                                    "Arch": _arch(), "KernelVersion": kernel, "GoVersion": "python" + platform.python_version()}}],
+                                    "Arch": _arch(), "KernelVersion": kernel, "GoVersion": "python" + platform.python_version(),
+                                    "GitCommit": "", "BuildTime": "", "Experimental": "false"}}],
         "Version": __version__, "ApiVersion": API_VERSION, "MinAPIVersion": MIN_API_VERSION,
         "GitCommit": "", "GoVersion": "python" + platform.python_version(), "Os": "linux", "Arch": _arch(),
         "KernelVersion": kernel, "BuildTime": "",
@@ -200,6 +207,16 @@ async def events(request: web.Request) -> web.StreamResponse:
     finally:
         engine.events.unsubscribe(queue)
     return response
+
+
+async def prune_networks(request: web.Request) -> web.Response:
+    query_filters(request)          # a malformed filter is still a 400
+    return json_response({"NetworksDeleted": None})
+
+
+async def prune_build_cache(request: web.Request) -> web.Response:
+    query_filters(request)
+    return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
 
 
 async def disk_usage(request: web.Request) -> web.Response:

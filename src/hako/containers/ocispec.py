@@ -39,23 +39,44 @@ PROPAGATIONS = ("shared", "slave", "private", "rshared", "rslave", "rprivate")
 
 
 def all_capabilities() -> list[str]:
-    from ..linux.capabilities import supported
+    """Every capability hakod itself holds: what `--privileged` and `--cap-add ALL` grant.
 
-    return supported()
+    Like Docker (containerd's cap.Current()), this is the daemon's effective set, not every
+    capability the kernel knows: a host whose root lacks some (a sandbox that dropped
+    CAP_SYS_RESOURCE from its bounding set) cannot hand them on, and asking for them makes
+    capset(2) fail with EPERM."""
+    from ..linux.capabilities import NUMBERS, supported
+
+    effective = _effective_capabilities()
+    return [name for name in supported() if effective is None or effective & (1 << NUMBERS[name])]
+
+
+def _effective_capabilities() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapEff:"):
+                    return int(line.split()[1], 16)
+    except OSError:
+        pass
+    return None
 
 
 def capability_set(cap_add: list[str], cap_drop: list[str], privileged: bool) -> list[str]:
     """Docker's rules: start from its defaults; ALL in add or drop means every capability."""
+    from ..linux.capabilities import supported
+
     everything = all_capabilities()
     if privileged:
         return everything
+    known = supported()
 
     def canon(name: str, field: str) -> str:
         upper = name.upper()
         if upper == "ALL":
             return "ALL"
         full = upper if upper.startswith("CAP_") else "CAP_" + upper
-        if full not in everything:
+        if full not in known:
             raise InvalidArgument(f"invalid {field}: unknown capability: \"{full}\"")
         return full
 
@@ -218,6 +239,22 @@ def resolve_user(rootfs: str, user: str) -> tuple[int, int, list[int]]:
     return uid, gid, extra
 
 
+def home_dir(rootfs: str, uid: int) -> str:
+    """The home directory of ``uid`` in the image's /etc/passwd, "/" without an entry: the HOME
+    runc gives a process whose environment has none (libcontainer's setupUser)."""
+    for entry in _read_db(rootfs, "/etc/passwd"):
+        if len(entry) > 5 and entry[2] == str(uid) and entry[5]:
+            return entry[5]
+    return "/"
+
+
+def with_home(env: list[str], home: str) -> list[str]:
+    """``env`` with HOME=``home`` added, unless it sets HOME already."""
+    if any(item.startswith("HOME=") for item in env):
+        return env
+    return env + [f"HOME={home}"]
+
+
 def _read_db(rootfs: str, path: str) -> list[list[str]]:
     try:
         real = securejoin.secure_join(rootfs, path)
@@ -287,7 +324,7 @@ def build_spec(container: Container, image_config: dict, rootfs: str, cgroup_par
         "terminal": cfg.tty,
         "user": {"uid": uid, "gid": gid, **({"additionalGids": extra_gids} if extra_gids else {})},
         "args": args,
-        "env": merged_env(image_config.get("Env"), cfg.env, cfg.tty, hostname),
+        "env": with_home(merged_env(image_config.get("Env"), cfg.env, cfg.tty, hostname), home_dir(rootfs, uid)),
         "cwd": cwd,
         "capabilities": {"bounding": caps, "effective": caps, "permitted": caps},
         "rlimits": _rlimits(container),

@@ -194,9 +194,10 @@ class ContainerManager:
     async def _start_locked(self, container: Container) -> None:
         live = self._live(container.id)
         layers = self.engine.layers
+        monitor_dir = self.monitor_dir(container.id)
         rootfs = layers.mount(container.id)
+        started = False
         try:
-            monitor_dir = self.monitor_dir(container.id)
             spec = self._oci_spec(container, rootfs)
             bundle = os.path.join(self.run_dir(container.id), "bundle")
             os.makedirs(bundle, exist_ok=True)
@@ -214,22 +215,30 @@ class ContainerManager:
                 "log": None if hc.log_type == "none" else {"path": container.log_path, "max_size": max_size, "max_file": max_file},
             })
             await monitors.read_status(status_fd)
-        except MonitorError as exc:
-            layers.unmount(container.id)
-            raise self._start_failed(container, str(exc)) from None
-        except BaseException:
-            layers.unmount(container.id)
-            raise
-        await self._connect_attachers(live, monitor_dir)
-        try:
+            await self._connect_attachers(live, monitor_dir)
             reply = await monitors.call(monitor_dir, {"op": "start"})
+            started = True
         except (MonitorError, OSError) as exc:
-            layers.unmount(container.id)
             raise self._start_failed(container, str(exc)) from None
+        finally:
+            if not started:
+                # Whatever stopped us (a refusal, a lost connection, a cancelled request), a
+                # monitor that created the container must not wait for a start that won't come.
+                self._spawn(self._discard_monitor(container.id, monitor_dir))
+                self._fail_attachers(live)
+                try:
+                    layers.unmount(container.id)
+                except OSError as exc:
+                    log.warning("container %s: unmounting its root: %s", container.id[:12], exc)
+        self._mark_running(container, reply["pid"])
+
+    def _mark_running(self, container: Container, pid: int) -> None:
+        """Record a process that runs now, and start watching it (and its health)."""
+        live = self._live(container.id)
         live.exited.clear()
         state = container.state
-        state.status, state.pid, state.exit_code, state.error = RUNNING, reply["pid"], 0, ""
-        state.oom_killed, state.started_at, state.finished_at = False, time.time(), state.finished_at
+        state.status, state.pid, state.exit_code, state.error = RUNNING, pid, 0, ""
+        state.oom_killed, state.started_at = False, time.time()
         state.manually_stopped = False
         if container.config.healthcheck and container.config.healthcheck.test[:1] not in (["NONE"], []):
             from ..containers.model import Health
@@ -243,6 +252,18 @@ class ContainerManager:
 
             live.health_task = self._spawn(run_health_checks(self, container))
 
+    async def _discard_monitor(self, cid: str, monitor_dir: str) -> None:
+        """After a start that failed or was cancelled: abort the monitor; if the process got
+        started all the same (the cancel landed after the start request went out), kill it,
+        since hakod's record says it is not running."""
+        reply = await monitors.abort(monitor_dir, "start failed")
+        if reply and reply.get("started") and not reply.get("exit"):
+            log.warning("container %s: killing a process started by a cancelled start", cid[:12])
+            try:
+                self.engine.runtime.kill(cid, signal.SIGKILL)
+            except Exception as exc:  # noqa: BLE001 - it may be gone already
+                log.debug("kill %s: %s", cid[:12], exc)
+
     def _start_failed(self, container: Container, message: str) -> HakoError:
         """Record a start the runtime refused, as Docker does (exit code 127 for a missing binary)."""
         full = f"failed to create task for container: OCI runtime create failed: {message}: unknown"
@@ -251,7 +272,6 @@ class ContainerManager:
         state = container.state
         state.status, state.exit_code, state.error, state.pid = (CREATED if state.started_at == 0 else EXITED), code, full, 0
         self.store.save_container(container)
-        self._fail_attachers(self._live(container.id))
         error = InvalidArgument(full) if code in (126, 127) else SystemError(full)
         return error
 
@@ -319,7 +339,11 @@ class ContainerManager:
                 return
             state = container.state
             if record is None:
+                # The monitor died without recording an exit (killed by hand, OOM-killed): the
+                # container may still run, orphaned. Delete it through the runtime, as containerd
+                # does when a shim is lost, so that the record and the host agree.
                 record = {"code": 255, "finished": time.time(), "oom": False, "error": "the container's monitor disappeared"}
+                await asyncio.to_thread(self._delete_orphan, container.id)
             state.status = EXITED
             state.exit_code = record["code"]
             state.finished_at = record["finished"]
@@ -355,6 +379,13 @@ class ContainerManager:
         elif will_restart:
             live.restart_task = self._spawn(self._restart_later(container))
 
+    def _delete_orphan(self, cid: str) -> None:
+        try:
+            self.engine.runtime.delete(cid, force=True)
+            log.warning("container %s: its monitor was gone; the container was deleted", cid[:12])
+        except Exception as exc:  # noqa: BLE001 - nothing left to delete is the usual case
+            log.debug("deleting orphan %s: %s", cid[:12], exc)
+
     def _should_restart(self, container: Container) -> bool:
         policy = container.host_config.restart_policy
         state = container.state
@@ -386,30 +417,41 @@ class ContainerManager:
 
     # stop, kill, restart
     async def stop(self, container: Container, timeout: int | None, sig: str | None = None) -> None:
+        """Docker's stop: the stop signal, then SIGKILL once ``timeout`` seconds have passed.
+
+        The signal is sent under the container's lock (a start in progress finishes first);
+        the wait is outside it, because the exit is recorded under the same lock."""
         live = self._live(container.id)
-        if container.state.status == RESTARTING:
-            container.state.manually_stopped = True
-            container.state.status = EXITED
-            self.store.save_container(container)
-            if live.restart_task:
-                live.restart_task.cancel()
-            return
-        if container.state.status not in (RUNNING, PAUSED):
-            raise NotModified("container already stopped")
-        container.state.manually_stopped = True
-        self.store.save_container(container)
-        if timeout is None:
-            timeout = container.config.stop_timeout if container.config.stop_timeout is not None else STOP_TIMEOUT
         stop_signal = _signal_number(sig or container.config.stop_signal or "SIGTERM")
-        if container.state.status == PAUSED:
-            await self.unpause(container)
-        self._kill_quietly(container, stop_signal)
+        async with live.lock:
+            state = container.state
+            if state.status == RESTARTING:
+                self._cancel_restart(container, live)
+                return
+            if state.status not in (RUNNING, PAUSED):
+                raise NotModified("container already stopped")
+            state.manually_stopped = True
+            self.store.save_container(container)
+            if timeout is None:
+                timeout = container.config.stop_timeout if container.config.stop_timeout is not None else STOP_TIMEOUT
+            if state.status == PAUSED:
+                self._unpause_locked(container)
+            self._kill_quietly(container, stop_signal)
         if timeout < 0:
             await live.exited.wait()            # Docker: a negative timeout waits for ever
         elif not await self._wait_exit(live, timeout):
             self._kill_quietly(container, signal.SIGKILL)
             await self._wait_exit(live, 30)
         self._event(container, "stop")
+
+    def _cancel_restart(self, container: Container, live: Live) -> None:
+        """Stop a restart policy's pending restart (the container is between two runs)."""
+        container.state.manually_stopped = True
+        container.state.status = EXITED
+        self.store.save_container(container)
+        if live.restart_task:
+            live.restart_task.cancel()
+            live.restart_task = None
 
     async def _wait_exit(self, live: Live, timeout: float) -> bool:
         if live.exited.is_set():
@@ -428,43 +470,52 @@ class ContainerManager:
 
     async def kill(self, container: Container, sig: str | None) -> None:
         number = _signal_number(sig or "SIGKILL")
-        if container.state.status not in (RUNNING, PAUSED):
-            raise Conflict(f"Cannot kill container: {container.id}: Container {container.id} is not running")
-        if number == signal.SIGKILL or number == _signal_number(container.config.stop_signal or "SIGTERM"):
-            container.state.manually_stopped = True
-            self.store.save_container(container)
-        try:
-            self.engine.runtime.kill(container.id, number)
-        except Exception as exc:  # noqa: BLE001
-            raise Conflict(f"Cannot kill container: {container.id}: {exc}") from None
+        async with self._live(container.id).lock:
+            if container.state.status not in (RUNNING, PAUSED):
+                raise Conflict(f"Cannot kill container: {container.id}: Container {container.id} is not running")
+            # Docker: SIGKILL or the stop signal means "stop it", which restart policies respect.
+            if number == signal.SIGKILL or number == _signal_number(container.config.stop_signal or "SIGTERM"):
+                container.state.manually_stopped = True
+                self.store.save_container(container)
+            try:
+                self.engine.runtime.kill(container.id, number)
+            except Exception as exc:  # noqa: BLE001
+                raise Conflict(f"Cannot kill container: {container.id}: {exc}") from None
         self._event(container, "kill", signal=str(number))
 
     async def restart(self, container: Container, timeout: int | None, sig: str | None = None) -> None:
-        if container.state.status in (RUNNING, PAUSED, RESTARTING):
-            try:
-                await self.stop(container, timeout, sig)
-            except NotModified:
-                pass
-        live = self._live(container.id)
-        async with live.lock:
+        try:
+            await self.stop(container, timeout, sig)
+        except NotModified:
+            pass
+        async with self._live(container.id).lock:
+            if container.id not in self.containers:
+                raise NotFound(f"No such container: {container.id}")
+            if container.state.status == REMOVING:
+                raise Conflict(f"container {container.id[:12]} is marked for removal and cannot be started")
             if container.state.status not in (RUNNING, PAUSED):
                 await self._start_locked(container)
         self._event(container, "restart")
 
     # pause
     async def pause(self, container: Container) -> None:
-        if container.state.status == PAUSED:
-            raise Conflict(f"Container {container.id} is already paused")
-        if container.state.status != RUNNING:
-            raise Conflict(f"Container {container.id} is not running")
-        self.engine.runtime.pause(container.id)
-        container.state.status = PAUSED
-        self.store.save_container(container)
+        async with self._live(container.id).lock:
+            if container.state.status == PAUSED:
+                raise Conflict(f"Container {container.id} is already paused")
+            if container.state.status != RUNNING:
+                raise Conflict(f"Container {container.id} is not running")
+            self.engine.runtime.pause(container.id)
+            container.state.status = PAUSED
+            self.store.save_container(container)
         self._event(container, "pause")
 
     async def unpause(self, container: Container) -> None:
-        if container.state.status != PAUSED:
-            raise Conflict(f"Container {container.id} is not paused")
+        async with self._live(container.id).lock:
+            if container.state.status != PAUSED:
+                raise Conflict(f"Container {container.id} is not paused")
+            self._unpause_locked(container)
+
+    def _unpause_locked(self, container: Container) -> None:
         self.engine.runtime.resume(container.id)
         container.state.status = RUNNING
         self.store.save_container(container)
@@ -491,34 +542,41 @@ class ContainerManager:
 
     # remove
     async def remove(self, container: Container, force: bool) -> None:
+        """Delete the container; with ``force`` a running one is killed first.
+
+        The check and the removal happen under the container's lock, so a start in progress
+        either finishes first (and the container is then running: refused, or killed) or
+        never begins. Killing waits outside the lock, where the exit gets recorded."""
         live = self._live(container.id)
-        if container.state.status in (RUNNING, PAUSED, RESTARTING):
-            if not force:
-                state = "paused" if container.state.status == PAUSED else (
-                    "restarting" if container.state.status == RESTARTING else "running")
-                raise Conflict(f"You cannot remove a {state} container {container.id}. "
-                               "Stop the container before attempting removal or force remove")
-            container.state.manually_stopped = True
-            if container.state.status == RESTARTING:
-                container.state.status = EXITED
-                if live.restart_task:
-                    live.restart_task.cancel()
-            else:
-                if container.state.status == PAUSED:
-                    try:
-                        self.engine.runtime.resume(container.id)
-                    except Exception:  # noqa: BLE001
-                        pass
-                self._kill_quietly(container, signal.SIGKILL)
-                await self._wait_exit(live, 30)
-        async with live.lock:
-            if container.id not in self.containers:
-                return
-            if container.state.status == REMOVING:
-                raise Conflict(f"removal of container {container.id[:12]} is already in progress")
-            container.state.status = REMOVING
-            self.store.delete_container(container.id)      # metadata first, then files
-            del self.containers[container.id]
+        deadline = time.monotonic() + 60
+        while True:
+            async with live.lock:
+                if container.id not in self.containers:
+                    return
+                state = container.state
+                if state.status == REMOVING:
+                    raise Conflict(f"removal of container {container.id[:12]} is already in progress")
+                if state.status in (RUNNING, PAUSED, RESTARTING) and not force:
+                    word = {PAUSED: "paused", RESTARTING: "restarting"}.get(state.status, "running")
+                    raise Conflict(f"You cannot remove a {word} container {container.id}. "
+                                   "Stop the container before attempting removal or force remove")
+                if state.status == RESTARTING:
+                    self._cancel_restart(container, live)
+                if state.status in (RUNNING, PAUSED):
+                    state.manually_stopped = True
+                    if state.status == PAUSED:
+                        try:
+                            self.engine.runtime.resume(container.id)
+                        except Exception:  # noqa: BLE001 - the kill below thaws it anyway
+                            pass
+                    self._kill_quietly(container, signal.SIGKILL)
+                else:
+                    state.status = REMOVING
+                    self.store.delete_container(container.id)      # metadata first, then files
+                    del self.containers[container.id]
+                    break
+            if not await self._wait_exit(live, max(0.0, deadline - time.monotonic())):
+                raise SystemError(f"could not kill container {container.id} to remove it")
         self._remove_files(container.id)
         shutil.rmtree(self.monitor_dir(container.id), ignore_errors=True)
         self._event(container, "destroy")
@@ -577,6 +635,19 @@ class ContainerManager:
         return []
 
     # startup
+    async def _recover_start(self, container: Container) -> bool:
+        """A start cut short by hakod's death: its monitor may still be waiting for `start` (told
+        to give up now), or have started the process just before we died (adopted: True)."""
+        directory = self.monitor_dir(container.id)
+        if not monitors.alive(directory):
+            return False
+        reply = await monitors.abort(directory, "hakod restarted before the start completed")
+        if not reply or not reply.get("started"):
+            return False
+        log.info("container %s: adopting a process started just before hakod stopped", container.id[:12])
+        self._mark_running(container, reply["pid"])    # its watch reads the exit, if it has one
+        return True
+
     async def restore(self) -> None:
         """Live restore: find the monitors of containers that were running, record exits that
         happened while hakod was away, then apply restart policies."""
@@ -598,12 +669,21 @@ class ContainerManager:
                 self.store.delete_container(container.id)
                 del self.containers[container.id]
                 self._remove_files(container.id)
-            elif state.status == RESTARTING:
-                live.restart_task = self._spawn(self._restart_later(container))
+            elif await self._recover_start(container):
+                continue
+            else:
+                try:
+                    self.engine.layers.unmount(container.id)    # mounted by a start that died with us
+                except OSError as exc:
+                    log.warning("container %s: unmounting its root: %s", container.id[:12], exc)
+                if state.status == RESTARTING:
+                    live.restart_task = self._spawn(self._restart_later(container))
         for container in list(self.containers.values()):
             policy = container.host_config.restart_policy.name
-            if container.state.status in (EXITED, CREATED) and not container.state.manually_stopped \
-                    and policy in ("always", "unless-stopped") and container.state.started_at:
+            # Docker's rule at daemon start: `always` comes back even after a manual stop,
+            # `unless-stopped` only if nobody stopped it; neither if it never ran.
+            wanted = policy == "always" or (policy == "unless-stopped" and not container.state.manually_stopped)
+            if container.state.status in (EXITED, CREATED) and wanted and container.state.started_at:
                 try:
                     await self.start(container)
                 except HakoError as exc:

@@ -91,6 +91,16 @@ class Engine:
             for name in os.listdir(parent):
                 if name not in known:
                     shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        # Monitor directories (m/<id prefix>, m/x<exec id prefix>) whose monitor has ended while
+        # no hakod was there to clean up after it; a live one (an exec still running) stays.
+        from . import monitors
+
+        prefixes = {cid[:24] for cid in known}
+        top = os.path.join(self.config.exec_root, "m")
+        for name in os.listdir(top):
+            path = os.path.join(top, name)
+            if name not in prefixes and not monitors.alive(path):
+                shutil.rmtree(path, ignore_errors=True)
 
     async def shutdown(self) -> None:
         self.shutting_down = True

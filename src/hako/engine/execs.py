@@ -53,10 +53,13 @@ class ExecManager:
             spec = json.load(f)
         process = dict(spec["process"])
         rootfs = spec["root"]["path"]
+        env = list(process.get("env", []))
         if config.user:
             uid, gid, extra = ocispec.resolve_user(rootfs, config.user)
             process["user"] = {"uid": uid, "gid": gid, **({"additionalGids": extra} if extra else {})}
-        env = list(process.get("env", []))
+            # HOME follows the exec's user, unless the container's own env set it.
+            if not any(item.startswith("HOME=") for item in container.config.env):
+                env = ocispec.with_home([e for e in env if not e.startswith("HOME=")], ocispec.home_dir(rootfs, uid))
         for item in config.env:
             key = item.split("=", 1)[0]
             env = [e for e in env if e.split("=", 1)[0] != key] + [item]
@@ -85,7 +88,12 @@ class ExecManager:
             "process": self._process(container, config), "tty": config.tty, "stdin": config.attach_stdin,
             "stdin_once": True, "console_size": list(config.console_size),
         })
-        await monitors.read_status(status_fd)
+        try:
+            await monitors.read_status(status_fd)
+        except asyncio.CancelledError:
+            # The monitor may be up already, waiting for a start nobody will send.
+            self.engine.containers._spawn(monitors.abort(directory, "exec cancelled"))
+            raise
         config.running = True
         return directory
 
@@ -97,9 +105,10 @@ class ExecManager:
             config.running = False
             message = str(exc)
             config.exit_code = 127 if "not found" in message or "no such file" in message.lower() else 126
-            self.finished[config.id].set()
+            self._set_finished(config)
             self._watch_later(config, directory)
-            raise Conflict(f"OCI runtime exec failed: exec failed: {message}: unknown") from None
+            detail = message.removeprefix("exec failed: ")    # the runtime's own prefix, said once
+            raise Conflict(f"OCI runtime exec failed: exec failed: {detail}: unknown") from None
         config.pid = reply["pid"]
         self.engine.containers._event(container, "exec_start: " + " ".join(config.cmd), execID=config.id)
         self._watch_later(config, directory)
@@ -111,13 +120,24 @@ class ExecManager:
         record = await monitors.watch(directory)
         if config.exit_code is None:
             config.exit_code = record["code"] if record else 126
-        config.running = False
-        config.pid = 0
-        self.finished[config.id].set()
+        config.running = False      # the pid stays: Docker's exec inspect keeps it after the end
+        self._set_finished(config)
         container = self.engine.containers.find(config.container_id)
         if container is not None:
             self.engine.containers._event(container, "exec_die", execID=config.id, exitCode=str(config.exit_code))
         shutil.rmtree(directory, ignore_errors=True)
+
+    def _set_finished(self, config: ExecConfig) -> None:
+        # A health probe forgets its exec as soon as it has its answer (or timed out), maybe
+        # before the monitor's exit record arrives here.
+        event = self.finished.get(config.id)
+        if event is not None:
+            event.set()
+
+    def forget(self, exec_id: str) -> None:
+        """Drop an exec's records (a finished health probe: Docker keeps no trace of those)."""
+        self.execs.pop(exec_id, None)
+        self.finished.pop(exec_id, None)
 
     async def wait(self, config: ExecConfig) -> int:
         await self.finished[config.id].wait()

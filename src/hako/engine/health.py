@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import time
 
 from ..containers.model import RUNNING, Container, ExecConfig
+from . import monitors
 
 NS = 1_000_000_000
 DEFAULT_INTERVAL = 30 * NS
@@ -42,6 +45,8 @@ async def run_health_checks(manager, container: Container) -> None:
 
 
 async def _probe(manager, container: Container, test: list[str], timeout: float) -> tuple[int, str, float, float]:
+    """Run the test once as an exec; (exit code, output, start, end). A failure to run is exit 1,
+    a timeout -1 (Docker's values); the probe's exec leaves no record behind."""
     if test[:1] == ["CMD-SHELL"]:
         cmd = ["/bin/sh", "-c", " ".join(test[1:])]
     elif test[:1] == ["CMD"]:
@@ -53,39 +58,47 @@ async def _probe(manager, container: Container, test: list[str], timeout: float)
     config = execs.create(container, ExecConfig(id="", container_id=container.id, cmd=cmd,
                                                 attach_stdout=True, attach_stderr=True))
     output = bytearray()
+    directory = None
+    started = False
     try:
         directory = await execs.prepare(config)
-        from . import monitors
-
         reader, writer = await monitors.connect(directory, {"op": "attach", "stdout": True, "stderr": True})
-        await execs.start(config, directory)
-
-        async def collect():
-            while len(output) < MAX_OUTPUT:
-                header = await reader.readexactly(8)
-                size = int.from_bytes(header[4:], "big")
-                output.extend(await reader.readexactly(size))
-
         try:
-            await asyncio.wait_for(collect(), timeout)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
+            await execs.start(config, directory)
+            started = True
+            await asyncio.wait_for(_collect(reader, output), timeout)
+            code = await asyncio.wait_for(execs.wait(config), timeout)
         except asyncio.TimeoutError:
-            if config.pid:
-                import os
-                import signal
-
-                try:
-                    os.kill(config.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            writer.close()
-            execs.execs.pop(config.id, None)
+            if config.running:
+                _kill(config.pid)
             return -1, f"Health check exceeded timeout ({timeout:g}s)", begin, time.time()
-        writer.close()
-        code = await asyncio.wait_for(execs.wait(config), timeout)
+        finally:
+            writer.close()
     except Exception as exc:  # noqa: BLE001 - a failed probe is an unhealthy result
         return 1, str(exc), begin, time.time()
     finally:
-        execs.execs.pop(config.id, None)
+        execs.forget(config.id)
+        if directory is not None and not started:
+            # Failed or cancelled (the container stopped) between prepare and start: the monitor
+            # would wait for a start that never comes.
+            manager._spawn(monitors.abort(directory, "health check cancelled"))
     return code, output[:MAX_OUTPUT].decode(errors="replace"), begin, time.time()
+
+
+async def _collect(reader: asyncio.StreamReader, output: bytearray) -> None:
+    """The probe's stdout and stderr (multiplexed frames), up to MAX_OUTPUT bytes."""
+    try:
+        while len(output) < MAX_OUTPUT:
+            header = await reader.readexactly(8)
+            size = int.from_bytes(header[4:], "big")
+            output.extend(await reader.readexactly(size))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+
+
+def _kill(pid: int) -> None:
+    if pid:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass

@@ -68,6 +68,16 @@ async def call(directory: str, request: dict) -> dict:
     return reply
 
 
+async def abort(directory: str, reason: str) -> dict | None:
+    """Tell a monitor whose process was created but will never be started to give up: it deletes
+    the container (if it made one), records an exit and ends. A started monitor is left alone.
+    Returns its reply ({"started", "pid", "exit"}), or None if no monitor answered."""
+    try:
+        return await asyncio.wait_for(call(directory, {"op": "abort", "reason": reason}), 30)
+    except (OSError, MonitorError, ValueError, asyncio.TimeoutError):
+        return None
+
+
 async def watch(directory: str) -> dict | None:
     """Wait for the process's exit record; None if the monitor is gone without writing one."""
     try:

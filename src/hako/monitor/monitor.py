@@ -12,6 +12,10 @@ The spec it is given (a dict, from hakod through the zygote):
     bundle       (container) the OCI bundle;  process: (exec) the OCI process object
     tty, stdin, stdin_once, console_size, loopback
     log          (container) {"path", "max_size", "max_file"} or None
+    start_timeout  seconds to wait for `start` (default START_TIMEOUT); after that, or on an
+                 `abort`, the process is never run: a created container is deleted, and the
+                 monitor records an exit and ends. This is what frees a monitor whose hakod died,
+                 or gave up, between create and start.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ log = logging.getLogger("hako.monitor")
 MAX_CLIENT_BUFFER = 8 << 20
 READ_SIZE = 65536
 DRAIN_SECONDS = 2.0
+START_TIMEOUT = 120.0
+NEVER_STARTED = 126      # the exit code of a process that never ran (Docker's "cannot invoke")
 
 
 class Client:
@@ -66,6 +72,8 @@ class Monitor:
         self.pid = 0
         self.exit_record: dict | None = None
         self.started = False
+        self.deleted = False
+        self.start_deadline = time.monotonic() + float(spec.get("start_timeout") or START_TIMEOUT)
         self.logger = None
         self.console_listener = None
         from ..runtime.runtime import Runtime
@@ -110,8 +118,17 @@ class Monitor:
         self.signal_fd = rfd
         signal.set_wakeup_fd(wfd)
         signal.signal(signal.SIGCHLD, lambda *_: None)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE):
-            signal.signal(sig, signal.SIG_IGN)
+        # The monitor must survive TERM, INT, HUP and PIPE, but it must not *ignore* them: an
+        # ignored signal stays ignored across execve (signal(7)), so the container's process
+        # would inherit it, and a shell cannot even trap a signal ignored at entry (POSIX) -
+        # `docker stop` would never reach it. A caught signal is reset to its default by execve,
+        # so a no-op handler protects the monitor and leaves the container Docker's defaults.
+        # The same goes for whatever Python or our launcher left ignored (SIGPIPE, SIGXFSZ,
+        # SIGQUIT from a background shell).
+        for sig in _ignorable_signals():
+            if sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGPIPE) \
+                    or signal.getsignal(sig) == signal.SIG_IGN:
+                signal.signal(sig, _ignore)
         self.selector.register(rfd, selectors.EVENT_READ, self._on_signal)
 
     def _report(self, message: dict) -> None:
@@ -239,9 +256,17 @@ class Monitor:
     # the loop
     def _loop(self) -> None:
         while self.exit_record is None or self._pending_output():
-            timeout = None if self.exit_record is None else 0.05
+            if self.exit_record is not None:
+                timeout = 0.05
+            elif not self.started:
+                timeout = max(0.0, self.start_deadline - time.monotonic())
+            else:
+                timeout = None
             for key, events in self.selector.select(timeout):
                 key.data(key.fileobj, events)
+            if not self.started and self.exit_record is None and time.monotonic() >= self.start_deadline:
+                log.warning("%s %s was never started: giving up", self.spec["mode"], self.spec["id"][:12])
+                self._abandon("the process was never started")
         self._finish()
 
     def _pending_output(self) -> bool:
@@ -299,6 +324,12 @@ class Monitor:
                 return
             self._send_now(conn, reply)
             conn.close()
+        elif op == "abort":
+            started = self.started
+            if not started and self.exit_record is None:
+                self._abandon(request.get("reason") or "start aborted")
+            self._send_now(conn, {"started": started, "pid": self.pid, "exit": self.exit_record})
+            conn.close()
         elif op == "resize":
             if self.tty and hasattr(self, "master"):
                 from ..runtime import console
@@ -316,6 +347,23 @@ class Monitor:
         else:
             self._send_now(conn, {"error": f"unknown op {op!r}"})
             conn.close()
+
+    def _abandon(self, reason: str) -> None:
+        """The process will never run: delete the created container at once (its init only waits
+        for `start`, so there is no output to drain), then end as any exit does."""
+        if self.spec["mode"] == "container":
+            self._delete_container()
+        self._release_child_stdio()
+        self._exited(NEVER_STARTED, error=reason)
+
+    def _delete_container(self) -> None:
+        if self.deleted:
+            return
+        self.deleted = True
+        try:
+            self.runtime.delete(self.spec["id"], force=True)
+        except Exception as exc:  # noqa: BLE001 - the exit is still recorded
+            log.warning("deleting container %s: %s", self.spec["id"], exc)
 
     def _fail_start(self, reply: dict) -> None:
         """A start that failed (exec of a missing binary): record it as the process's end."""
@@ -347,8 +395,11 @@ class Monitor:
             if data:
                 self._stdin_data(client, data)
                 return
-            # hakod shut down its side: the client's stdin ended
-            if client.stdin and self.spec.get("stdin_once"):
+            # hakod shut down its side: the client's stdin ended. With StdinOnce that closes the
+            # process's stdin - but only without a TTY, as dockerd (container/stream/attach.go:
+            # `cfg.CloseStdin && !cfg.TTY`): a terminal's session just ends (a detach), and the
+            # shell in it goes on.
+            if client.stdin and self.spec.get("stdin_once") and not self.tty:
                 self.stdin_closing = True
                 self._flush_stdin()
             client.stdin = False
@@ -392,12 +443,9 @@ class Monitor:
             self._watch_stdin(True)
             return
         self._watch_stdin(False)
-        if self.stdin_closing and not self.tty:
+        if self.stdin_closing:
             os.close(fd)
             self.stdin_fd = None
-        elif self.stdin_closing and self.tty:
-            os.write(fd, b"\x04")   # EOF for a terminal's line discipline, as the TTY's ^D
-            self.stdin_closing = False
 
     def _watch_stdin(self, on: bool) -> None:
         if self.tty:
@@ -498,12 +546,9 @@ class Monitor:
     def _exited(self, code: int, error: str = "") -> None:
         self._drain()
         oom = False
-        if self.spec["mode"] == "container":
+        if self.spec["mode"] == "container" and not self.deleted:
             oom = self._oom_killed()
-            try:
-                self.runtime.delete(self.spec["id"], force=True)
-            except Exception as exc:  # noqa: BLE001 - the exit is still recorded
-                log.warning("deleting container %s: %s", self.spec["id"], exc)
+            self._delete_container()
         if self.logger is not None:
             self.logger.close()
             self.logger = None
@@ -572,6 +617,16 @@ def _loopback_up(pid: int) -> None:
     _, status = os.waitpid(child, 0)
     if status != 0:
         raise OSError("could not bring up the loopback interface")
+
+
+def _ignore(_signum, _frame) -> None:
+    """A handler that does nothing: the signal is caught, so execve resets it to its default."""
+
+
+def _ignorable_signals() -> list[int]:
+    """Every signal a handler may be installed for: all but KILL and STOP (valid_signals() already
+    leaves out the real-time signals glibc keeps for itself)."""
+    return sorted(int(s) for s in signal.valid_signals() if s not in (signal.SIGKILL, signal.SIGSTOP))
 
 
 def _message(exc: BaseException) -> str:

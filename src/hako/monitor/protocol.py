@@ -7,6 +7,9 @@ Every connection to the monitor's socket starts with one JSON line from hakod:
         pty bytes with a TTY) to hakod and raw stdin bytes to the monitor. hakod's
         shutdown(SHUT_WR) is stdin's EOF.
     {"op": "start"}                    → {"pid": N} or {"error": "…"}   (then the process runs)
+    {"op": "abort", "reason": "…"}     → {"started": bool, "pid": N, "exit": {…} or null}
+        a process not started yet never will be (its container is deleted, its exit recorded);
+        one already started is left alone, and the reply says how it is doing
     {"op": "resize", "h": H, "w": W}   → {}
     {"op": "watch"}                    → {"exit": {…}} when the process has exited
 

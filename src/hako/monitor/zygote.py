@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import array
 import json
+import logging
 import os
 import socket
 import subprocess
@@ -21,16 +22,23 @@ import sys
 
 MAX_REQUEST = 1 << 20
 
+log = logging.getLogger(__name__)
+
 
 class Zygote:
     """hakod's handle on its zygote process."""
 
-    def __init__(self, sock: socket.socket, process: subprocess.Popen):
+    def __init__(self, sock: socket.socket, process: subprocess.Popen, log_path: str):
         self.sock = sock
         self.process = process
+        self.log_path = log_path
 
     @classmethod
     def start(cls, log_path: str) -> "Zygote":
+        return cls(*cls._launch(log_path), log_path)
+
+    @staticmethod
+    def _launch(log_path: str) -> tuple[socket.socket, subprocess.Popen]:
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in sys.path if p))
         with open(log_path, "ab") as log_file:
@@ -41,11 +49,30 @@ class Zygote:
         theirs.close()
         ready = ours.recv(64)
         if ready != b"ready":
+            ours.close()
+            process.kill()
+            process.wait()
             raise RuntimeError(f"the zygote did not start (see {log_path})")
-        return cls(ours, process)
+        return ours, process
 
     def spawn(self, spec: dict) -> int:
-        """Ask for a monitor; returns the read end of its status pipe (JSON lines)."""
+        """Ask for a monitor; returns the read end of its status pipe (JSON lines).
+
+        A zygote that died (killed by hand, or the OOM killer) is replaced once, here: without
+        it no container could start again until hakod restarts. Monitors do not depend on it."""
+        try:
+            return self._request(spec)
+        except (BrokenPipeError, ConnectionError):
+            code = self.process.poll()
+            log.warning("the zygote is gone (exit status %s): starting a new one", code)
+            self.sock.close()
+            if code is None:
+                self.process.kill()
+            self.process.wait()
+            self.sock, self.process = self._launch(self.log_path)
+            return self._request(spec)
+
+    def _request(self, spec: dict) -> int:
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
             self.sock.sendmsg([json.dumps(spec).encode()],
@@ -110,8 +137,6 @@ def _fork_monitor(sock: socket.socket, spec: dict, status_fd: int) -> None:
 
 
 def _monitor_main(spec: dict, status_fd: int) -> int:
-    import logging
-
     null = os.open("/dev/null", os.O_RDWR)
     os.dup2(null, 0)
     os.makedirs(spec["dir"], exist_ok=True)

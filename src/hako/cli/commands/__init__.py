@@ -1,0 +1,1 @@
+"""One module per command (or family of commands); `hako.cli.registry` says which is where."""
