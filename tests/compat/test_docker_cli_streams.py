@@ -236,3 +236,18 @@ def test_large_output_arrives_whole(hakod):
     result = hakod.docker("run", "--rm", "busybox", "sh", "-c", "seq 1 50000; seq 1 20000 >&2")
     assert result.stdout == "".join(f"{i}\n" for i in range(1, 50001))
     assert without_warnings(result.stderr) == "".join(f"{i}\n" for i in range(1, 20001))
+
+
+def test_large_stdin_arrives_whole_through_run_and_exec(hakod):
+    data = bytes(range(256)) * 8192 + b"tail"          # 2 MiB and a bit, every byte value
+    assert hakod.docker("run", "--rm", "-i", "busybox", "cat", input=data).stdout == data
+    ok(hakod, "run", "-d", "--name", "sink", "busybox", "sleep", "300")
+    result = hakod.docker("exec", "-i", "sink", "sh", "-c", "cat > /tmp/in; wc -c < /tmp/in", input=data)
+    assert result.stdout.strip() == str(len(data)).encode()
+
+
+def test_run_attach_selects_the_streams(hakod):
+    result = hakod.docker("run", "--rm", "-a", "stderr", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert (result.stdout, without_warnings(result.stderr), result.returncode) == ("", "err\n", 0)
+    result = hakod.docker("run", "--rm", "-a", "stdout", "busybox", "sh", "-c", "echo out; echo err >&2")
+    assert (result.stdout, without_warnings(result.stderr)) == ("out\n", "")
