@@ -68,18 +68,16 @@ def test_follow_reads_across_rotations(hakod, tmp_path):
     assert rotated, "the log never rotated: the test proved nothing"
 
 
-@pytest.mark.xfail(reason="hako.containers.logs.LogFollower.poll: when the live file is rotated more than "
-                          "once between two polls (50 ms apart), it drains the file it holds and jumps to the "
-                          "new live file, skipping the rotated files in between (path.1 …); a fast writer "
-                          "loses most lines under `logs -f`. Fix: on an identity change, also read the "
-                          "rotated files newer than the one it held.", strict=False)
 def test_follow_keeps_up_with_a_fast_writer(hakod, tmp_path):
+    # Several rotations happen between two polls of the follower; with enough files kept, none
+    # of their lines may be missed. (With fewer files than rotations, lines are gone from disk
+    # before anyone reads them, as with Docker's json-file.)
     trigger = tmp_path / "t"
     trigger.mkdir()
     total = 3000
     cid = run_detached(hakod, "sh", "-c", "while [ ! -e /t/go ]; do sleep 0.05; done; "
                        f"i=0; while [ $i -lt {total} ]; do echo line$i; i=$((i+1)); done",
-                       HostConfig={"LogConfig": {"Type": "json-file", "Config": {"max-size": "10k", "max-file": "3"}},
+                       HostConfig={"LogConfig": {"Type": "json-file", "Config": {"max-size": "10k", "max-file": "30"}},
                                    "Binds": [f"{trigger}:/t"]})
     conn = UnixHTTPConnection(hakod.socket, timeout=120)
     try:

@@ -117,12 +117,6 @@ def test_the_process_gets_default_signal_dispositions(zygote, make_bundle, tmp_p
     _assert_cleaned(spec, report)
 
 
-@pytest.mark.xfail(reason="runtime/init.py: the container's process inherits the runtime's ignored signals. "
-                          "Python ignores SIGPIPE and SIGXFSZ at start-up, `hako-runtime` forks its init from "
-                          "that interpreter, and an ignored signal stays ignored across execve (signal(7)), so "
-                          "`hako-runtime run` gives the container SigIgn=0x1001000 (runc: 0). The init should "
-                          "reset every signal to SIG_DFL (and unblock them) just before execve. hakod's path is "
-                          "fine: its monitor catches instead of ignoring (see the test above).", strict=False)
 def test_the_runtime_cli_gives_default_signal_dispositions(rt):
     cid, bundle = rt.bundle(["grep", "SigIgn", "/proc/self/status"], terminal=False)
     result = rt("run", cid, "--bundle", bundle)

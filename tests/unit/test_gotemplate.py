@@ -369,7 +369,7 @@ def test_header_for_replaces_fields_with_headers():
         "CONTAINER ID\tNAMES\tSTATUS"
     # docker's header functions pass the header through; a method call takes its arguments.
     assert header_for('{{upper .Names}} {{json .ID}} {{.Label "x"}} {{truncate .ID 2}}', headers) \
-        == "NAMES CONTAINER ID LABEL CONTAINER ID"
+        == "NAMES CONTAINER ID x CONTAINER ID"
 
 
 def test_table_rows_render_per_row():
@@ -412,6 +412,91 @@ def test_compile_once_render_many():
     template = Template("{{.Name}}:{{len .Args}}")
     assert [template.execute({"Name": n, "Args": [1] * i}) for i, n in enumerate("ab")] \
         == ["a:0", "b:1"]
+
+
+# -- strict evaluation: docker inspect's fallback over the raw JSON ----------------------------
+
+
+def strict(template: str, data=CONTAINER) -> str:
+    return Template(template).execute(data, strict=True)
+
+
+def test_strict_missing_key_is_an_error():
+    # docker inspect: template: :1:2: executing "" at <.Missing>: map has no entry for key "Missing"
+    assert strict("{{.Name}} {{.State.Pid}}") == "/web 1234"
+    for template, at, key in [("{{.Missing}}", "1:2", ".Missing"),
+                              ("{{.State.Nope}}", "1:8", ".State.Nope")]:
+        with pytest.raises(TemplateError) as err:
+            strict(template)
+        assert str(err.value) == (f'template: :{at}: executing "" at <{key}>: '
+                                  f'map has no entry for key "{key.rsplit(".", 1)[1]}"')
+    assert r("{{.Missing}}") == "<no value>"  # without strict, as before
+
+
+def test_strict_field_of_null_and_of_a_scalar_read_as_go_over_interfaces():
+    with pytest.raises(TemplateError) as err:
+        strict("{{.State.Health.Status}}")
+    assert str(err.value) == ('template: :1:8: executing "" at <.State.Health.Status>: '
+                              "nil pointer evaluating interface {}.Status")
+    with pytest.raises(TemplateError) as err:
+        strict("{{.Name.X}}")
+    # Decoded JSON holds every value below the top in an interface{}; Go names that type.
+    assert str(err.value) == ('template: :1:7: executing "" at <.Name.X>: '
+                              "can't evaluate field X in type interface {}")
+    assert r("{{.State.Health.Status}}") == "<no value>"
+
+
+def test_strict_still_allows_index_and_method_arguments_errors_come_first():
+    assert strict('{{index .Config.Labels "nope"}}') == ""
+    with pytest.raises(TemplateError, match="Nope is not a method but has arguments"):
+        strict("{{.Nope 1}}")
+
+
+# -- row objects: their JSON, their Go type, their methods --------------------------------------
+
+
+class ContainerLikeRow:
+    GO_TYPE = "*formatter.ContainerContext"
+    Image = "nginx:<latest>"
+
+    def Label(self, key):
+        return {"a": "x<y"}.get(key, "")
+
+    def as_dict(self):
+        return {"Image": self.Image, "Labels": "a=x<y&b"}
+
+
+def test_json_of_a_row_escapes_html_as_json_marshal_does():
+    # A docker row's MarshalJSON uses json.Marshal (HTML escaping on); a field of the row goes
+    # through the json function's own encoder, which has it off.
+    row = ContainerLikeRow()
+    row_json = '{"Image":"nginx:\\u003clatest\\u003e","Labels":"a=x\\u003cy\\u0026b"}'
+    assert r("{{json .}}", row) == row_json
+    assert r("{{json .}}", [row]) == f"[{row_json}]"
+    assert r("{{json .Image}} {{json (.Label \"a\")}}", row) == '"nginx:<latest>" "x<y"'
+
+
+def test_a_row_names_its_go_type_in_errors():
+    with pytest.raises(TemplateError) as err:
+        r("{{.Nope}}", ContainerLikeRow())
+    assert str(err.value) == ('template: :1:2: executing "" at <.Nope>: '
+                              "can't evaluate field Nope in type *formatter.ContainerContext")
+
+
+def test_a_method_called_with_the_wrong_number_of_arguments_reads_as_go():
+    with pytest.raises(TemplateError) as err:
+        r("{{.Label}}", ContainerLikeRow())
+    assert str(err.value) == ('template: :1:2: executing "" at <.Label>: '
+                              "wrong number of args for Label: want 1 got 0")
+    with pytest.raises(TemplateError, match="want 1 got 2"):
+        r('{{"b" | .Label "a"}}', ContainerLikeRow())
+
+
+def test_header_of_a_label_is_its_key_as_docker_names_it():
+    # The last dotted part, "-" and "_" as spaces; functions pass it through in headers.
+    assert header_for('{{.ID}}|{{.Label "com.example.my-label_x"}}|{{.Label "Com.Ex"}}|'
+                      '{{.Label "a" | upper}}|{{.Labels}}', {"ID": "CONTAINER ID"}) \
+        == "CONTAINER ID|my label x|Ex|a|LABELS"
 
 
 # -- against Go itself -----------------------------------------------------------------------
@@ -464,3 +549,30 @@ def test_matches_go(template):
         assert str(err.value) == expected
     else:
         assert r(template, {}) + "\n" == proc.stdout
+
+
+@pytest.mark.skipif(_DOCKER is None, reason="needs the docker CLI as an oracle")
+def test_row_json_escaping_matches_docker(tmp_path):
+    # docker context ls rows marshal like ps and images rows; a context needs no daemon.
+    env = {"DOCKER_CONFIG": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    subprocess.run([_DOCKER, "context", "create", "tc", "--description", "<a&b>", "--docker",
+                    "host=unix:///nonexistent.sock"], env=env, check=True, capture_output=True,
+                   timeout=30)
+
+    def docker(template: str) -> str:
+        proc = subprocess.run([_DOCKER, "context", "ls", "--format", template], env=env,
+                              check=True, capture_output=True, text=True, timeout=30)
+        return [line for line in proc.stdout.splitlines() if "tc" in line or "<a" in line][0]
+
+    row_json = docker("{{json .}}")
+
+    class Row:
+        Description = "<a&b>"
+
+        def as_dict(self):
+            import json
+            return json.loads(row_json)
+
+    assert "\\u003ca\\u0026b\\u003e" in row_json
+    assert r("{{json .}}", Row()) == row_json
+    assert r("{{json .Description}}", Row()) == docker("{{json .Description}}") == '"<a&b>"'

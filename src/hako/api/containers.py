@@ -432,30 +432,53 @@ async def attach(request: web.Request) -> web.StreamResponse:
     want_logs, want_stream = query_bool(request, "logs"), query_bool(request, "stream")
     detach_keys = _detach_keys(request.query.get("detachKeys"))
     tty = container.config.tty
+    stdin = want_stdin and container.config.open_stdin
     if not streams.wants_upgrade(request):
         raise InvalidArgument("attach needs a connection upgrade (Connection: Upgrade, Upgrade: tcp)")
+    monitor = None
+    if want_stream and container.state.status in (RUNNING, PAUSED):
+        # Connect before the 101: a client may make the process write as soon as it holds the
+        # stream (the SDK sends stdin through a second attach), and that output must find this
+        # one. (A container yet to start cannot be connected to: `docker run` waits for the 101
+        # before it sends the start, so that case connects after the 101, below.)
+        try:
+            monitor = await _connect_monitor(engine.containers.monitor_dir(container.id), stdin,
+                                             want_stdout, want_stderr)
+        except OSError:
+            monitor = None     # it has just ended; the stream below finds that out
+    backlog = []
+    if want_logs:
+        from ..containers.logs import read_entries
+
+        backlog = await asyncio.to_thread(read_entries, container.log_path, stdout=want_stdout, stderr=want_stderr)
     client = streams.hijack(request, RAW_STREAM if tty else MULTIPLEXED_STREAM)
     try:
-        if want_logs:
-            from ..containers.logs import read_entries
-
-            for entry in await asyncio.to_thread(read_entries, container.log_path, stdout=want_stdout, stderr=want_stderr):
-                await client.write(_render_entry(entry, tty, False))
+        for entry in backlog:
+            await client.write(_render_entry(entry, tty, False))
         if want_stream:
-            directory, attached = await engine.containers.monitor_for_attach(container)
-            try:
-                reader, writer = await _connect_monitor(directory, want_stdin and container.config.open_stdin,
-                                                        want_stdout, want_stderr)
-            finally:
-                if attached is not None and not attached.done():
-                    attached.set_result(None)
-            await pump(client, reader, writer, want_stdin and container.config.open_stdin, tty and detach_keys,
+            if monitor is None:
+                monitor = await _connect_when_started(engine, container, stdin, want_stdout, want_stderr)
+            reader, writer = monitor
+            monitor = None     # pump closes it from here on
+            await pump(client, reader, writer, stdin, tty and detach_keys,
                        close_stdin=container.config.stdin_once and not tty)
-    except (ConnectionError, Conflict):
-        pass
+    except (OSError, Conflict):
+        pass       # the client left, or the container ended or failed to start: end the stream
     finally:
+        if monitor is not None:
+            monitor[1].close()
         client.close()
     return streams.HijackedResponse()
+
+
+async def _connect_when_started(engine, container, stdin: bool, stdout: bool, stderr: bool):
+    """Connect to the container's monitor once it runs; a start in progress waits for us."""
+    directory, attached = await engine.containers.monitor_for_attach(container)
+    try:
+        return await _connect_monitor(directory, stdin, stdout, stderr)
+    finally:
+        if attached is not None and not attached.done():
+            attached.set_result(None)
 
 
 async def _connect_monitor(directory: str, stdin: bool, stdout: bool, stderr: bool):

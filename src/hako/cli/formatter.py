@@ -18,6 +18,10 @@ from .command import StatusError
 from .gofmt import go_json
 from .tabwriter import tabulate
 
+# docker's formatter puts this before Go's message for a template that does not parse and,
+# despite the words, for one that fails while running too.
+TEMPLATE_ERROR = "template parsing error: "
+
 
 def template_engine():
     """The gotemplate module; a clear error if it is not available."""
@@ -28,12 +32,12 @@ def template_engine():
     return gotemplate
 
 
-def render_rows(fmt: str, rows, columns, headers: dict,
-                parse_prefix: str = "template parsing error: ") -> str:
+def render_rows(fmt: str, rows, columns, headers: dict) -> str:
     """The text for a list of rows. ``columns`` is the default table as ``[(field, header)]``;
     ``headers`` maps every field to its header for "table TEMPLATE" headers. A template that
-    does not parse fails with ``parse_prefix`` (docker's wording varies by command), one that
-    fails on a row with "failed to execute template: "; both with status 1."""
+    does not parse, or that fails on a row, fails with status 1 and docker's formatter's
+    "template parsing error: " before Go's message, whichever went wrong; nothing is written
+    then, as docker writes a table only once every row has rendered."""
     fmt = fmt or "table"
     if fmt == "table":
         return default_table(rows, columns)
@@ -42,7 +46,7 @@ def render_rows(fmt: str, rows, columns, headers: dict,
     engine = template_engine()
     is_table, body = engine.parse_table(fmt)
     body = _unescape(body)
-    template = compile_or_fail(engine, body, parse_prefix, 1)
+    template = compile_or_fail(engine, body, TEMPLATE_ERROR, 1)
     try:
         if is_table:
             lines = [engine.header_for(body, headers)]
@@ -50,10 +54,10 @@ def render_rows(fmt: str, rows, columns, headers: dict,
             return tabulate("\n".join(lines) + "\n")
         return "".join(template.execute(row) + "\n" for row in rows)
     except engine.TemplateError as exc:
-        raise StatusError(1, f"failed to execute template: {exc}") from None
+        raise StatusError(1, f"{TEMPLATE_ERROR}{exc}") from None
 
 
-def render_one(fmt: str, data, parse_prefix: str = "template parsing error: ") -> str:
+def render_one(fmt: str, data, parse_prefix: str = TEMPLATE_ERROR) -> str:
     """One object through a template (``version -f``, ``info -f``), plus a newline. As docker:
     status 64 when the template does not parse, 1 (message alone) when it fails on the data."""
     if fmt == "json":

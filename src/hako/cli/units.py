@@ -75,6 +75,20 @@ def go_time_string(unix_seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S %z %Z", local)
 
 
+def go_rfc3339(unix_seconds: float) -> str:
+    """Go's time.RFC3339 for a Unix time in the local zone: ``2024-05-01T10:00:00+02:00``,
+    with ``Z`` for a zero offset."""
+    local = time.localtime(unix_seconds)
+    offset = local.tm_gmtoff or 0
+    if offset == 0:
+        zone = "Z"
+    else:
+        sign = "-" if offset < 0 else "+"
+        hours, minutes = divmod(abs(offset) // 60, 60)
+        zone = f"{sign}{hours:02d}:{minutes:02d}"
+    return time.strftime("%Y-%m-%dT%H:%M:%S", local) + zone
+
+
 # -- parsing --------------------------------------------------------------------------------
 
 _RAM_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}

@@ -439,11 +439,7 @@ class LogFollower:
             return found  # renamed away, its successor not created yet
         if _identity(current) != self._identity:
             found += self._drain()  # entries that reached the old file before the rename
-            os.close(self._fd)
-            self._fd = -1
-            self._pending = b""  # a torn last line of the old file never completes
-            self._open(at_end=False)
-            found += self._drain()
+            found += self._catch_up()
         elif current.st_size < os.lseek(self._fd, 0, os.SEEK_CUR):
             os.lseek(self._fd, 0, os.SEEK_SET)  # truncated in place by someone else
             self._pending = b""
@@ -460,6 +456,41 @@ class LogFollower:
 
     def __exit__(self, *_exc) -> None:
         self.close()
+
+    def _catch_up(self) -> list[LogEntry]:
+        """Our file was rotated, maybe several times since the last poll: read every file newer
+        than ours, oldest first, and follow the newest. All are opened before any is read, so
+        renames while we read change nothing (a rename between two opens at worst opens one
+        file twice, which the identity check drops)."""
+        opened: list[tuple[int, tuple[int, int]]] = []
+        for name in rotated_files(self.path) + [self.path]:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_CLOEXEC)
+            except FileNotFoundError:
+                continue
+            identity = _identity(os.fstat(fd))
+            if any(identity == seen for _, seen in opened):
+                os.close(fd)
+                continue
+            opened.append((fd, identity))
+        mine = [i for i, (_, identity) in enumerate(opened) if identity == self._identity]
+        newer = opened[mine[-1] + 1:] if mine else opened
+        for fd, _ in opened:
+            if all(fd != keep for keep, _ in newer):
+                os.close(fd)
+        os.close(self._fd)
+        self._fd, self._pending = -1, b""   # a torn last line of the old file never completes
+        found: list[LogEntry] = []
+        if not newer:
+            return found
+        for fd, _ in newer[:-1]:
+            self._fd = fd
+            found += self._drain()
+            os.close(fd)
+            self._pending = b""
+        self._fd, self._identity = newer[-1]
+        found += self._drain()
+        return found
 
     def _open(self, at_end: bool) -> None:
         try:

@@ -54,6 +54,12 @@ class Client:
         self.out = bytearray()
 
 
+class ChildFailed(Exception):
+    def __init__(self, message: str, kind: str):
+        super().__init__(message)
+        self.kind = kind
+
+
 class Monitor:
     def __init__(self, spec: dict, status_fd: int):
         self.spec = spec
@@ -92,7 +98,7 @@ class Monitor:
                 self._create()
             self._report({"created": os.getpid(), "init": self.pid})
         except Exception as exc:  # noqa: BLE001 - every failure is reported to hakod, then we go
-            self._report({"error": _message(exc), "kind": type(exc).__name__})
+            self._report({"error": _message(exc), "kind": getattr(exc, "kind", type(exc).__name__)})
             self._cleanup_failed()
             return 1
         os.close(self.status_fd)
@@ -202,12 +208,44 @@ class Monitor:
         self.master = master
 
     # the process
+    def _in_child(self, action) -> int:
+        """Run ``action`` (the runtime's create or exec, returning a pid) in a short-lived child.
+
+        The runtime parses the OCI config, the seccomp program and more; done here, all that would
+        dirty pages this monitor shares with the zygote and stay for the container's whole life.
+        The process it starts is reparented to us (we are its subreaper) when the child exits."""
+        r, w = os.pipe2(os.O_CLOEXEC)
+        child = os.fork()
+        if child == 0:
+            os.close(r)
+            try:
+                message = {"pid": action()}
+            except BaseException as exc:  # noqa: BLE001 - reported to the monitor, then to hakod
+                message = {"error": _message(exc), "kind": type(exc).__name__}
+            os.write(w, json.dumps(message).encode() + b"\n")
+            os._exit(0)
+        os.close(w)
+        # Up to the newline, not EOF: the container's init holds a copy of the write end until it
+        # execs (the end is close-on-exec), and it does not exec before `start`.
+        chunks = []
+        while (chunk := os.read(r, 65536)) and not chunk.endswith(b"\n"):
+            chunks.append(chunk)
+        chunks.append(chunk)
+        os.close(r)
+        os.waitpid(child, 0)
+        try:
+            message = json.loads(b"".join(chunks))
+        except ValueError:
+            raise ChildFailed("the runtime's child died without a word", "SystemError") from None
+        if "error" in message:
+            raise ChildFailed(message["error"], message["kind"])
+        return message["pid"]
+
     def _create(self) -> None:
         from ..runtime.create import CreateOptions
 
-        state = self._with_child_stdio(
-            lambda: self.runtime.create(self.spec["id"], self.spec["bundle"], self._options(CreateOptions)))
-        self.pid = state.pid
+        self.pid = self._in_child(lambda: self._with_child_stdio(
+            lambda: self.runtime.create(self.spec["id"], self.spec["bundle"], self._options(CreateOptions)).pid))
         if self.tty:
             self._receive_console()
         self._release_child_stdio()
@@ -233,8 +271,8 @@ class Monitor:
         else:
             from ..runtime.exec import ExecOptions
 
-            self.pid = self._with_child_stdio(
-                lambda: self.runtime.exec(self.spec["id"], self.spec["process"], self._options(ExecOptions)))
+            self.pid = self._in_child(lambda: self._with_child_stdio(
+                lambda: self.runtime.exec(self.spec["id"], self.spec["process"], self._options(ExecOptions))))
             if self.tty:
                 self._receive_console()
             self._release_child_stdio()
@@ -317,7 +355,7 @@ class Monitor:
             try:
                 reply = self._start()
             except Exception as exc:  # noqa: BLE001 - reported to hakod
-                reply = {"error": _message(exc), "kind": type(exc).__name__}
+                reply = {"error": _message(exc), "kind": getattr(exc, "kind", type(exc).__name__)}
                 self._send_now(conn, reply)
                 conn.close()
                 self._fail_start(reply)

@@ -165,7 +165,12 @@ def main() -> None:
     from ..runtime import create, exec, runtime, console  # noqa: F401
     import hako.runtime.init  # noqa: F401
     import hako.runtime.seccomp  # noqa: F401
+    import gc
 
+    # Monitors are copies of this process. Moving every object to the permanent generation keeps
+    # the collector from touching (and so copying) the pages the monitors share with us.
+    gc.collect()
+    gc.freeze()
     sock.send(b"ready")
     serve(sock)
 

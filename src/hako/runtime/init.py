@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+import signal
 import socket
 import stat
 
@@ -259,7 +260,22 @@ def _finalize_and_exec(process: dict, ctx: InitContext, executable: str) -> None
             _load_seccomp(ctx)
     for fd in range(3, 3 + ctx.preserve_fds):
         os.set_inheritable(fd, True)
+    _default_signals()
     os.execve(executable, process["args"], process_env(process))
+
+
+def _default_signals() -> None:
+    """Ignored signals survive execve: Python ignores SIGPIPE and SIGXFSZ, and a caller may ignore
+    more. The container's process starts with every disposition at its default, as under runc."""
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            if signal.getsignal(sig) == signal.SIG_IGN or sig in (signal.SIGPIPE, signal.SIGXFSZ):
+                signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError, TypeError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
 
 def _load_seccomp(ctx: InitContext) -> None:

@@ -9,7 +9,7 @@ from ..flags import BOOL, LIST, STRING, Flag
 from ..formatter import render_rows
 from ..gofmt import truncate_id
 from ..reference import familiar, full_name, normalize, split_reference
-from ..units import go_time_string, human_size, time_ago
+from ..units import go_rfc3339, go_time_string, human_size, time_ago
 from .common import FORMAT_HELP, parse_filters
 
 
@@ -70,6 +70,8 @@ PULL = Command("[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registr
 
 class ImageRow:
     """One line of `hako images`: docker's placeholders as attributes."""
+
+    GO_TYPE = "*formatter.imageContext"  # the type docker's template errors name
 
     def __init__(self, summary: dict, repo: str, tag: str, digest: str, trunc: bool) -> None:
         self.s = summary
@@ -305,6 +307,8 @@ IMPORT = Command("[OPTIONS] file|URL|- [REPOSITORY[:TAG]]",
 # -- history ----------------------------------------------------------------------------------
 
 class HistoryRow:
+    GO_TYPE = "*image.historyContext"  # the type docker's template errors name
+
     def __init__(self, entry: dict, trunc: bool, human: bool) -> None:
         self.e = entry
         self.trunc = trunc
@@ -321,12 +325,13 @@ class HistoryRow:
     def CreatedSince(self) -> str:
         created = self.e.get("Created", 0)
         if not self.human:
-            return go_time_string(created)
+            return go_rfc3339(created)
         return time_ago(created)
 
     @property
     def CreatedAt(self) -> str:
-        return go_time_string(self.e.get("Created", 0))
+        # docker's history shows RFC 3339 here, unlike the other lists' Go time strings
+        return go_rfc3339(self.e.get("Created", 0))
 
     @property
     def CreatedBy(self) -> str:
@@ -357,8 +362,9 @@ def history(cli, opts, args) -> int:
     if opts["quiet"]:
         cli.out.write("".join(r.ID + "\n" for r in rows))
         return 0
-    columns = [("ID", "IMAGE"), ("CreatedSince", "CREATED"), ("CreatedBy", "CREATED BY"),
-               ("Size", "SIZE"), ("Comment", "COMMENT")]
+    created = ("CreatedSince", "CREATED") if opts["human"] else ("CreatedAt", "CREATED AT")
+    columns = [("ID", "IMAGE"), created, ("CreatedBy", "CREATED BY"), ("Size", "SIZE"),
+               ("Comment", "COMMENT")]
     cli.out.write(render_rows(opts["format"], rows, columns, HISTORY_HEADERS))
     return 0
 

@@ -2,16 +2,17 @@
 
 Without ``--type`` each name is looked up as a container, then an image, a network and a volume,
 moving on at each 404, as docker does. The JSON is printed as the daemon sent it, re-indented
-(see `jsonindent`); ``-f`` renders a Go template per object instead.
+(see `jsonindent`); ``-f`` renders a Go template per object instead (see `inspect_format`).
 """
 
 from __future__ import annotations
 
-from hako.client.api import decode_json
 from hako.client.errors import APIError, NotFound
 
 from ..command import Command, StatusError, at_least
 from ..flags import STRING, Flag
+from ..formatter import TEMPLATE_ERROR, compile_or_fail, template_engine
+from ..inspect_format import render_inspect
 from ..jsonindent import indent
 
 _ENDPOINTS = {
@@ -29,47 +30,52 @@ def fetch(cli, kind: str, name: str, size: bool) -> bytes:
 
 
 def inspect_objects(cli, opts, names, kinds) -> int:
-    found: list[bytes] = []
+    """Look each name up and print what was found: the JSON array, or with ``-f`` one
+    rendered line per object. As docker, a failure (lookup or template) does not stop the
+    others; the output is written at the end (an empty line if ``-f`` rendered nothing), then
+    the failures in the order of the names, with status 1."""
+    engine = template = None
+    if opts["format"]:
+        # docker parses the template before looking anything up: status 64 if it does not
+        engine = template_engine()
+        template = compile_or_fail(engine, opts["format"], TEMPLATE_ERROR, 64)
+    found: list[str] = []
     errors: list[str] = []
     for name in names:
-        raw = None
-        for kind in kinds:
-            try:
-                raw = fetch(cli, kind, name, opts["size"])
-                break
-            except NotFound as exc:
-                if len(kinds) == 1:
-                    errors.append(f"Error response from daemon: {exc.message}")
-            except APIError as exc:
-                errors.append(f"Error response from daemon: {exc.message}")
-                break
-        else:
-            if len(kinds) > 1:
-                errors.append(f"Error: No such object: {name}")
-        if raw is not None:
-            found.append(raw.strip())
-    status = 1 if errors else 0
-    if opts["format"]:
-        status = _render_templates(cli, opts["format"], found) or status
+        kind, raw = _lookup(cli, name, kinds, opts["size"], errors)
+        if raw is None:
+            continue
+        if template is None:
+            found.append(raw.strip().decode("utf-8", "replace"))
+            continue
+        try:
+            found.append(render_inspect(template, kind, raw) + "\n")
+        except engine.TemplateError as exc:
+            errors.append(f"{TEMPLATE_ERROR}{exc}")
+    if template is not None:
+        cli.out.write("".join(found) or "\n")
     else:
-        joined = ",".join(raw.decode("utf-8", "replace") for raw in found)
-        cli.out.write((indent(f"[{joined}]") if found else "[]") + "\n")
+        cli.out.write((indent(f"[{','.join(found)}]") if found else "[]") + "\n")
     if errors:
         cli.err.write("\n".join(errors) + "\n")
-    return status
+    return 1 if errors else 0
 
 
-def _render_templates(cli, template: str, found: list[bytes]) -> int:
-    from ..formatter import compile_or_fail, template_engine
-    engine = template_engine()
-    # docker: 64 when the template does not parse, 1 when it fails on an object
-    compiled = compile_or_fail(engine, template, "template parsing error: ", 64)
-    for raw in found:
+def _lookup(cli, name: str, kinds, size: bool, errors: list[str]):
+    """``(kind, raw JSON)`` of the first kind ``name`` is found as, or ``(None, None)`` with
+    docker's message added to ``errors``."""
+    for kind in kinds:
         try:
-            cli.out.write(compiled.execute(decode_json(raw)) + "\n")
-        except engine.TemplateError as exc:
-            raise StatusError(1, f"template parsing error: {exc}") from None
-    return 0
+            return kind, fetch(cli, kind, name, size)
+        except NotFound as exc:
+            if len(kinds) == 1:
+                errors.append(f"Error response from daemon: {exc.message}")
+        except APIError as exc:
+            errors.append(f"Error response from daemon: {exc.message}")
+            return None, None
+    if len(kinds) > 1:
+        errors.append(f"Error: No such object: {name}")
+    return None, None
 
 
 def inspect(cli, opts, args) -> int:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from ..command import Command, no_args
+from ..command import Command, StatusError, no_args
 from ..flags import INT, LIST, STRING, Flag
-from ..formatter import render_rows
+from ..formatter import compile_or_fail, render_rows, template_engine
 from ..gofmt import go_quote, truncate_id
 from ..tabwriter import ellipsis
 from ..units import go_time_string, human_size, time_ago
@@ -20,13 +20,16 @@ PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
 class ContainerRow:
     """One container of `GET /containers/json`, with docker's placeholders as attributes."""
 
+    GO_TYPE = "*formatter.ContainerContext"  # the type docker's template errors name
+
     def __init__(self, summary: dict, trunc: bool = True) -> None:
         self.c = summary
         self.trunc = trunc
 
     @property
     def ID(self) -> str:
-        return truncate_id(self.c["Id"]) if self.trunc else self.c["Id"]
+        ident = self.c.get("Id", "")
+        return truncate_id(ident) if self.trunc else ident
 
     @property
     def Names(self) -> str:
@@ -156,13 +159,34 @@ def _form_group(key: str, first: int, last: int) -> str:
     return f"{text}/{proto}"
 
 
-def _template_uses_size(fmt: str) -> bool:
-    """docker asks the daemon for sizes (costly) only when the template shows them: it runs the
-    template once to see which fields it reads. ``.Size`` or ``json .`` reads Size; the "json"
-    shorthand, oddly, does not."""
-    if fmt in ("", "table", "json"):
-        return False
-    return ".Size" in fmt or "json ." in fmt
+class _SizeProbe(ContainerRow):
+    """The empty container a --format is tried on before listing; notes a read of .Size
+    (``{{json .}}`` reads every field, so it counts)."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+        self.size_read = False
+
+    @property
+    def Size(self) -> str:
+        self.size_read = True
+        return super().Size
+
+
+def check_format(fmt: str) -> bool:
+    """Validate a --format before asking for the list, as docker's ps does: parse the whole
+    format, "table" prefix and all ("failed to parse template: "), run it once over an empty
+    container ("failed to execute template: "), both with status 1. Returns whether it read
+    .Size: only then does the list ask the daemon for sizes, which are costly to compute.
+    ("json" and "table" parse as plain text, so they read nothing.)"""
+    engine = template_engine()
+    template = compile_or_fail(engine, fmt, "failed to parse template: ", 1)
+    probe = _SizeProbe()
+    try:
+        template.execute(probe)
+    except engine.TemplateError as exc:
+        raise StatusError(1, f"failed to execute template: {exc}") from None
+    return probe.size_read
 
 
 def ps(cli, opts, args) -> int:
@@ -174,7 +198,8 @@ def ps(cli, opts, args) -> int:
         query["all"] = "1"
     if limit > 0:
         query["limit"] = str(limit)
-    if opts["size"] or (not opts["quiet"] and _template_uses_size(opts["format"])):
+    reads_size = check_format(opts["format"]) if opts["format"] else False
+    if opts["size"] or (not opts["quiet"] and reads_size):
         query["size"] = "1"
     filters = parse_filters(opts["filter"])
     if filters:
@@ -189,8 +214,7 @@ def ps(cli, opts, args) -> int:
                ("Names", "NAMES")]
     if opts["size"]:
         columns.append(("Size", "SIZE"))
-    cli.out.write(render_rows(opts["format"], rows, columns, PS_HEADERS,
-                              parse_prefix="failed to parse template: "))
+    cli.out.write(render_rows(opts["format"], rows, columns, PS_HEADERS))
     return 0
 
 

@@ -28,6 +28,8 @@ COLUMNS = [("ID", "CONTAINER ID"), ("Name", "NAME"), ("CPUPerc", "CPU %"),
 class StatsRow:
     """Derived numbers of one stats sample, formatted on access."""
 
+    GO_TYPE = "*container.statsContext"  # the type docker's template errors name
+
     def __init__(self, container: str, sample: dict | None, trunc: bool = True) -> None:
         self.container = container
         self.trunc = trunc

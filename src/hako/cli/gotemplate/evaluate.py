@@ -6,9 +6,10 @@ calls a method: ``{{.Label "com.example"}}``), calls functions after checking th
 arguments against the Go signature (see `function`), and pipes each command's result into
 the next one as its last argument.
 
-A field of "no value" (`MISSING`) or of nil is "no value" again: Go's map evaluation
-would fail on nil, but docker evaluates typed structs, where the fields of an absent optional
-object also come out as ``<no value>``.
+A field of "no value" (`MISSING`) or of nil is "no value" again, and so is a missing key:
+docker evaluates typed structs, where the fields of an absent optional object come out so.
+With ``strict`` all three are errors, as Go's are over decoded JSON with missingkey=error,
+which is what docker inspect falls back to (see `Evaluator`).
 
 Errors are raised with `error`, which positions them at the node being evaluated, as Go's
 "template: :1:7: executing "" at <.Name.Foo>: …".
@@ -29,12 +30,20 @@ class Evaluator:
     """Evaluates pipelines of one template (``template.text`` for positions,
     ``template.funcs`` for functions). ``vars`` is the variable stack, innermost last, as
     ``[name, value]`` pairs; ``node`` is the node being evaluated, named in error messages;
-    ``name`` is the running template's, which a {{define}} gives."""
+    ``name`` is the running template's, which a {{define}} gives.
 
-    def __init__(self, template, name: str = ""):
+    ``strict`` evaluates as Go does over JSON decoded into interface{} values with the option
+    missingkey=error, which is how docker inspect reads an object when its typed struct fails
+    the template: a missing key is an error ("map has no entry for key"), and so is a field
+    of a JSON null ("nil pointer evaluating interface {}.X"). Without it, both are "no value",
+    as fields of docker's typed structs mostly are."""
+
+    def __init__(self, template, name: str = "", strict: bool = False):
         self.template = template
         self.funcs = template.funcs
         self.name = name
+        self.strict = strict
+        self.root = None  # the data the template runs over ($)
         self.vars: list[list] = []
         self.node = None
 
@@ -142,6 +151,8 @@ class Evaluator:
         the piped-in ``final``) as its arguments."""
         has_args = (args is not None and len(args) > 1) or final is not NO_FINAL
         if receiver is MISSING or receiver is None:
+            if self.strict:
+                self.nil_field_error(name, receiver)
             # Go: a field of "no value" is "no value". (A field of a JSON null is an error in
             # Go's map evaluation, but docker first evaluates typed structs, where the fields
             # of an absent optional object also come out as <no value>.)
@@ -150,6 +161,8 @@ class Evaluator:
             if name not in receiver:
                 if has_args:
                     self.error(f"{name} is not a method but has arguments")
+                if self.strict:
+                    self.error(f"map has no entry for key {go_quote(name)}")
                 return MISSING
             value = receiver[name]
             if callable(value):
@@ -158,11 +171,11 @@ class Evaluator:
                 self.error(f"{name} is not a method but has arguments")
             return value
         if isinstance(receiver, PLAIN_TYPES) or name.startswith("_"):
-            self.error(f"can't evaluate field {name} in type {go_type(receiver)}")
+            self.error(f"can't evaluate field {name} in type {self.type_name(receiver)}")
         try:
             value = getattr(receiver, name)
         except AttributeError:
-            self.error(f"can't evaluate field {name} in type {go_type(receiver)}")
+            self.error(f"can't evaluate field {name} in type {self.type_name(receiver)}")
         if callable(value):
             return self.call_method(dot, value, name, node, args, final)
         if has_args:
@@ -172,11 +185,28 @@ class Evaluator:
             self.error(f"wrong number of args for {name}: want 0 got {count}")
         return value
 
+    def nil_field_error(self, name: str, receiver):
+        """Go's errors for a field of nothing over decoded JSON: a JSON null is a nil
+        interface{}, and "no value" is a missing map key's invalid value."""
+        if receiver is None:
+            self.error(f"nil pointer evaluating interface {{}}.{name}")
+        self.error(f"nil data; no entry for key {go_quote(name)}")
+
+    def type_name(self, receiver) -> str:
+        """The Go type named in "can't evaluate field": in decoded JSON every value below the
+        top is held in an interface{} (Go names that type, not the value's own)."""
+        if self.strict and receiver is not self.root:
+            return "interface {}"
+        return go_type(receiver)
+
     def call_method(self, dot, method, name: str, node, args, final):
         argv = [as_arg(self.eval_arg(dot, arg)) for arg in (args or ())[1:]]
         if final is not NO_FINAL:
             argv.append(as_arg(final))
         self.at(node)
+        want = _param_count(method)
+        if want is not None and len(argv) != want:
+            self.error(f"wrong number of args for {name}: want {want} got {len(argv)}")
         try:
             return method(*argv)
         except TemplateError:
@@ -262,3 +292,14 @@ class Evaluator:
                 return [item if isinstance(item, str) else print_value(item) for item in value]
         self.error(f"wrong type for value; expected {_GO_PARAM_NAMES[kind]}; "
                    f"got {go_type(value)}")
+
+
+def _param_count(method) -> int | None:
+    """How many arguments a Python method or function takes, as Go knows a method's, or None
+    when that is not fixed (``*args``, defaults, builtins): Go checks the count before calling."""
+    func = getattr(method, "__func__", method)
+    code = getattr(func, "__code__", None)
+    # 0x04 is CO_VARARGS (the inspect module is too slow to import for one constant)
+    if code is None or code.co_flags & 0x04 or getattr(func, "__defaults__", None):
+        return None
+    return code.co_argcount - (1 if hasattr(method, "__self__") else 0)

@@ -32,13 +32,15 @@ class Exec(Evaluator):
     """One run of a template, writing into ``out``; ``depth`` counts nested {{template}}
     calls."""
 
-    def __init__(self, template, out: list[str], name: str = "", depth: int = 0):
-        super().__init__(template, name)
+    def __init__(self, template, out: list[str], name: str = "", depth: int = 0,
+                 strict: bool = False):
+        super().__init__(template, name, strict)
         self.out = out
         self.depth = depth
 
     def run(self, data, body: tuple | None = None):
         """Write the template's body (or a {{define}}d ``body``) with dot and $ set to data."""
+        self.root = data
         self.vars = [["$", data]]
         self.walk(data, self.template.body if body is None else body)
 
@@ -134,5 +136,5 @@ class Exec(Evaluator):
             self.error(f"exceeded maximum template depth ({_MAX_DEPTH})")
         value = self.eval_pipeline(dot, node.pipe) if node.pipe is not None else MISSING
         # No dynamic scoping: the called template sees only $ (its dot).
-        inner = Exec(self.template, self.out, node.name, self.depth + 1)
+        inner = Exec(self.template, self.out, node.name, self.depth + 1, self.strict)
         inner.run(value, body)

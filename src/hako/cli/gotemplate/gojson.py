@@ -1,9 +1,15 @@
-"""JSON as Go's encoding/json writes it, for docker's ``json`` template function.
+r"""JSON as Go's encoding/json writes it, for docker's ``json`` template function.
 
     go_json({"b": 1.0, "a": "<x>"}) == '{"b":1,"a":"<x>"}'
 
 Compact, keys in the order given (the API's order), numbers as Go writes float64s (``1e+21``,
 ``1e-7``), and a row object (one with ``as_dict()``) as its JSON form.
+
+Which characters are escaped depends on who encodes. docker's ``json`` function turns the
+encoder's HTML escaping off, so ``<`` stays ``<`` in inspect data. But a list row (ps, images …)
+has its own MarshalJSON, which calls json.Marshal, HTML escaping on; the encoder then copies
+those bytes as they are. So ``{{json .}}`` on a row writes ``"\u003cnone\u003e"`` while
+``{{json .Digest}}`` on the same row writes ``"<none>"``.
 """
 
 from __future__ import annotations
@@ -17,11 +23,11 @@ def go_json(value) -> str:
     SetEscapeHTML(false) (so ``<>&`` stay as they are; U+2028/U+2029 are still escaped), map
     keys in the order given (the API's), numbers as Go writes float64s."""
     out: list[str] = []
-    _json_into(value, out)
+    _json_into(value, out, False)
     return "".join(out)
 
 
-def _json_into(value, out: list[str]):
+def _json_into(value, out: list[str], escape_html: bool):
     if value is None or value is MISSING:
         out.append("null")
     elif value is True:
@@ -33,33 +39,39 @@ def _json_into(value, out: list[str]):
     elif isinstance(value, float):
         out.append(_json_float(value))
     elif isinstance(value, str):
-        out.append(_json_string(value))
+        out.append(_json_string(value, escape_html))
     elif isinstance(value, (list, tuple)):
         out.append("[")
         for i, item in enumerate(value):
             if i:
                 out.append(",")
-            _json_into(item, out)
+            _json_into(item, out, escape_html)
         out.append("]")
     elif isinstance(value, dict):
         out.append("{")
         for i, (key, item) in enumerate(value.items()):
             if i:
                 out.append(",")
-            out.append(_json_string(str(key)))
+            out.append(_json_string(str(key), escape_html))
             out.append(":")
-            _json_into(item, out)
+            _json_into(item, out, escape_html)
         out.append("}")
     elif callable(getattr(value, "as_dict", None)):
-        _json_into(value.as_dict(), out)  # a row object's JSON form
+        _json_into(value.as_dict(), out, True)  # a row's MarshalJSON: json.Marshal escapes
     else:
-        out.append(_json_string(str(value)))
+        out.append(_json_string(str(value), escape_html))
 
 
-def _json_string(text: str) -> str:
+def _json_string(text: str, escape_html: bool) -> str:
     import json
     encoded = json.dumps(text, ensure_ascii=False)
-    return encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    # Go escapes U+2028 and U+2029 always (JavaScript line terminators), <, > and & only
+    # with HTML escaping on.
+    encoded = encoded.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if escape_html:
+        encoded = (encoded.replace("<", "\\u003c").replace(">", "\\u003e")
+                   .replace("&", "\\u0026"))
+    return encoded
 
 
 def _json_float(value: float) -> str:

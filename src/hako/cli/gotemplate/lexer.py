@@ -13,6 +13,7 @@ punctuation mark is one token::
 
 from __future__ import annotations
 
+import functools
 import re
 
 from .literals import go_quote, go_rune
@@ -272,11 +273,11 @@ class _Lexer:
     def lex_number(self):
         start = self.pos
         text = self.text
-        self.pos = _NUMBER_RE.match(text, start).end()
+        self.pos = _number_re().match(text, start).end()
         bad = False
         if text[self.pos:self.pos + 1] in ("+", "-"):
             # Only a complex number (1+2i) may continue with a sign.
-            self.pos = _NUMBER_RE.match(text, self.pos).end()
+            self.pos = _number_re().match(text, self.pos).end()
             bad = text[self.pos - 1] != "i"
         if self.pos < len(text) and _is_alnum(text[self.pos]):
             self.pos += 1  # Go's message shows the offending character too
@@ -287,9 +288,13 @@ class _Lexer:
         return self.lex_inside_action
 
 
-# Go's scanNumber: optional sign, then a decimal, hex, octal or binary literal with optional
-# fraction and exponent (underscores allowed), and an optional imaginary "i".
-_NUMBER_RE = re.compile(r"""[+-]?(?:
+@functools.cache
+def _number_re() -> re.Pattern:
+    """Go's scanNumber: optional sign, then a decimal, hex, octal or binary literal with
+    optional fraction and exponent (underscores allowed), and an optional imaginary "i".
+    Compiled on first use: most templates hold no number, and every --format pays for
+    what this module does at import."""
+    return re.compile(r"""[+-]?(?:
       0[xX][0-9a-fA-F_]*(?:\.[0-9a-fA-F_]*)?(?:[pP][+-]?[0-9_]*)?
     | 0[oO][0-7_]*(?:\.[0-7_]*)?
     | 0[bB][01_]*(?:\.[01_]*)?

@@ -45,6 +45,11 @@ class _HeaderRow:
     def __init__(self, headers: dict[str, str]):
         self._headers = headers
 
+    def Label(self, key: str) -> str:  # noqa: N802 - the placeholder's name
+        """``{{.Label "com.example.tier"}}`` is headed by the key's last dotted part, with
+        "-" and "_" as spaces ("tier"), as docker's Label placeholders name their column."""
+        return key.rsplit(".", 1)[-1].replace("-", " ").replace("_", " ")
+
     def __getattr__(self, name: str):
         if name.startswith("_"):
             raise AttributeError(name)

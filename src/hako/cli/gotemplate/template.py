@@ -37,7 +37,10 @@ class Template:
         self.body = parser.parse()
         self.defined = parser.defined
 
-    def execute(self, data) -> str:
+    def execute(self, data, strict: bool = False) -> str:
+        """The text the template produces over ``data``. ``strict``: read ``data`` as Go reads
+        decoded JSON with missingkey=error (see `Evaluator`), as docker inspect's fallback does.
+        """
         out: list[str] = []
-        Exec(self, out).run(data)
+        Exec(self, out, strict=strict).run(data)
         return "".join(out)

@@ -58,7 +58,8 @@ def sort_key(key):
 
 
 def go_type(value) -> str:
-    """The Go type a value would have in docker's decoded JSON."""
+    """The Go type a value would have in docker's decoded JSON. An object names its own with
+    a ``GO_TYPE`` class attribute (a ps row is docker's ``*formatter.ContainerContext``)."""
     if value is None or value is MISSING:
         return "<nil>"
     if isinstance(value, bool):
@@ -73,4 +74,4 @@ def go_type(value) -> str:
         return "[]interface {}"
     if isinstance(value, dict):
         return "map[string]interface {}"
-    return type(value).__name__
+    return getattr(type(value), "GO_TYPE", type(value).__name__)
