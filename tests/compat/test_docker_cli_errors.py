@@ -151,10 +151,6 @@ def test_restart_and_rm_conflict_is_caught_by_the_cli(hakod):
     assert "conflicting options: cannot specify both --restart and --rm" in result.stderr
 
 
-@pytest.mark.xfail(reason="runtime/cgroups/resources.py refuses cpu shares outside 2..262144 ('cgroup "
-                          "cpu.shares: invalid value 1 (allowed 2..262144)'); the kernel clamps such values "
-                          "(sched_group_set_shares) and runc writes them as given, so `docker run --cpu-shares 1` "
-                          "works with dockerd", strict=False)
 def test_cpu_shares_below_the_kernel_minimum_is_clamped_not_refused(hakod):
     assert ok(hakod, "run", "--rm", "--cpu-shares", "1", "busybox", "echo", "ran") == "ran\n"
 

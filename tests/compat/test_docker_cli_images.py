@@ -146,10 +146,6 @@ def test_rmi_of_an_image_a_running_container_uses_cannot_be_forced(hakod, cleanu
     assert ok(hakod, "rmi", "mybb:busy") == "Untagged: mybb:busy\n"
 
 
-@pytest.mark.xfail(reason="engine/engine.py remove_image(): `rmi -f` of the last tag of an image that only a "
-                          "stopped container uses untags it but keeps the image (dangling); dockerd's force "
-                          "ignores that soft conflict and deletes the image too ('Untagged' + 'Deleted')",
-                   strict=False)
 def test_rmi_force_deletes_an_image_a_stopped_container_uses(hakod, tiny):
     ok(hakod, "create", "--name", "user", "tiny:1", "x")
     out = ok(hakod, "rmi", "-f", "tiny:1")

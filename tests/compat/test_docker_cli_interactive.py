@@ -7,6 +7,7 @@ test types into it with send-keys and reads the screen with capture-pane. A priv
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
 import shutil
@@ -76,7 +77,16 @@ class Terminal:
         return self.wait_for(expect, timeout, after=max(start - 1, 0))
 
     def close(self) -> None:
+        """Stop this test's tmux server and remove its socket, which kill-server leaves behind."""
+        found = subprocess.run(["tmux", "-L", self.server, "display-message", "-p", "#{socket_path}"],
+                               capture_output=True, text=True, timeout=20)
         subprocess.run(["tmux", "-L", self.server, "kill-server"], capture_output=True, timeout=20)
+        socket_path = found.stdout.strip()
+        if found.returncode == 0 and os.path.basename(socket_path) == self.server:
+            try:
+                os.unlink(socket_path)
+            except FileNotFoundError:
+                pass
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ def without_warnings(stderr: str) -> str:
 
 
 def finished(hakod, name: str) -> str:
-    """Run ``name`` to its end and return its exit code as `docker wait` prints it."""
+    """Wait for ``name`` to end and return its exit code as `docker wait` prints it."""
     return ok(hakod, "wait", name).strip()
 
 

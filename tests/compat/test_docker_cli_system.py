@@ -13,8 +13,6 @@ import subprocess
 import tarfile
 import time
 
-import pytest
-
 from tests.conftest import needs_root
 from tests.daemon import DOCKER
 
@@ -138,12 +136,6 @@ def test_image_events(hakod):
     assert out.splitlines()[0] == "tag evtimg:1"
 
 
-@pytest.mark.xfail(reason="the image 'untag' event names the tag (Actor.ID 'evtimg:2', name 'evtimg:2'); dockerd "
-                          "names the image: Actor.ID and Attributes.name are both its sha256 id "
-                          "(docker-cli-trace.md A.34; moby image_delete.go LogImageEvent(imgID, imgID, untag)). "
-                          "engine/engine.py remove_image() looks the image up by name after images.remove() has "
-                          "dropped the tag, so find() fails and it falls back to the name; resolve the id first",
-                   strict=False)
 def test_untag_event_names_the_image_id(hakod):
     since = time.time()
     ok(hakod, "tag", "busybox", "evtimg:2")

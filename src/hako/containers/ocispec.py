@@ -35,6 +35,7 @@ INIT_BINARY = "/usr/bin/tini-static"   # Debian's tini, Docker's docker-init
 INIT_PATH = "/sbin/docker-init"
 MIN_MEMORY = 6 * 1024 * 1024
 CPU_PERIOD = 100_000
+MIN_CPU_SHARES, MAX_CPU_SHARES = 2, 262144
 PROPAGATIONS = ("shared", "slave", "private", "rshared", "rslave", "rprivate")
 
 
@@ -119,6 +120,15 @@ def check_host_config(container: Container) -> list[str]:
         raise InvalidArgument("CPU cfs quota can not be less than 1ms (i.e. 1000)")
     if hc.cpu_shares < 0:
         raise InvalidArgument("invalid CPU shares")
+    # As dockerd (daemon_unix.go): shares out of the kernel's range are moved into it, with a warning.
+    if 0 < hc.cpu_shares < MIN_CPU_SHARES:
+        warnings.append(f"Your kernel does not support CPU shares below {MIN_CPU_SHARES}. "
+                        f"Changing requested CPUShares of {hc.cpu_shares} to minimum allowed of {MIN_CPU_SHARES}")
+        hc.cpu_shares = MIN_CPU_SHARES
+    elif hc.cpu_shares > MAX_CPU_SHARES:
+        warnings.append(f"Your kernel does not support CPU shares above {MAX_CPU_SHARES}. "
+                        f"Changing requested CPUShares of {hc.cpu_shares} to maximum allowed of {MAX_CPU_SHARES}")
+        hc.cpu_shares = MAX_CPU_SHARES
     if hc.cpuset_cpus:
         _check_cpuset(hc.cpuset_cpus, ncpu)
     capability_set(hc.cap_add, hc.cap_drop, hc.privileged)
@@ -269,9 +279,7 @@ def merged_env(image_env: list[str] | None, env: list[str], tty: bool, hostname:
     for item in (image_env or []) + env:
         key, sep, value = item.partition("=")
         if not sep:
-            if key in os.environ:       # Docker: `-e NAME` takes the client's value; the CLI sends it resolved
-                continue
-            continue
+            continue      # `-e NAME` without a value: the client resolves it, or it is unset
         result[key] = value
     if "PATH" not in result:
         result["PATH"] = DEFAULT_PATH.split("=", 1)[1]

@@ -125,6 +125,7 @@ class ContainerManager:
         container.name = name
         container.image_id = image.id
         run_config = image.run_config
+        _merge_image_config(container, run_config)
         container.path, *container.args = ocispec.command(container, run_config) or [""]
         if not container.path:
             raise InvalidArgument("No command specified")
@@ -688,6 +689,30 @@ class ContainerManager:
                     await self.start(container)
                 except HakoError as exc:
                     log.warning("restarting %s at startup: %s", container.id[:12], exc)
+
+
+def _merge_image_config(container: Container, run_config: dict) -> None:
+    """Fill what the create request left unset from the image, once, as Docker does: the container
+    keeps running as it was made even if its image is later deleted."""
+    cfg = container.config
+    if cfg.entrypoint is None:
+        cfg.entrypoint = run_config.get("Entrypoint")
+        if cfg.cmd is None:
+            cfg.cmd = run_config.get("Cmd")
+    elif cfg.cmd is None:
+        cfg.cmd = []           # an entrypoint given at create drops the image's Cmd
+    env = list(run_config.get("Env") or [])
+    for item in cfg.env:
+        key = item.split("=", 1)[0]
+        env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+    cfg.env = env
+    cfg.working_dir = cfg.working_dir or run_config.get("WorkingDir") or ""
+    cfg.user = cfg.user or run_config.get("User") or ""
+    cfg.labels = {**(run_config.get("Labels") or {}), **cfg.labels}
+    if not cfg.exposed_ports and run_config.get("ExposedPorts"):
+        cfg.exposed_ports = dict(run_config["ExposedPorts"])
+    if not cfg.volumes and run_config.get("Volumes"):
+        cfg.volumes = dict(run_config["Volumes"])
 
 
 def _signal_number(sig: str | int) -> int:

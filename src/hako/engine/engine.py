@@ -30,6 +30,17 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
+def _empty_stub(upper: str | None, path: str) -> bool:
+    """A bind-mount target the runtime created: an empty regular file in the upper dir."""
+    if upper is None:
+        return True
+    try:
+        st = os.lstat(os.path.join(upper, path.lstrip("/")))
+    except FileNotFoundError:
+        return False
+    return st.st_size == 0
+
+
 class Engine:
     def __init__(self, config: DaemonConfig):
         self.config = config
@@ -146,20 +157,46 @@ class Engine:
         return users
 
     def remove_image(self, name: str, force: bool) -> list[dict]:
+        image_id = self.images.get(name).id
         result = self.images.remove(name, force, self.image_users())
         self._collect_layers()
         for entry in result:
             if "Untagged" in entry:
-                self.events.emit("image", "untag", self.images.find(name).id if self.images.find(name) else name,
-                                 name=entry["Untagged"])
+                # As dockerd: the untag event's actor is the image, by id
+                self.events.emit("image", "untag", image_id, name=image_id)
             else:
-                self.events.emit("image", "delete", entry["Deleted"])
+                self.events.emit("image", "delete", entry["Deleted"], name=entry["Deleted"])
         return result
 
     def _collect_layers(self) -> list[str]:
-        keep = {self.images.images[c.image_id].top for c in self.containers.containers.values()
-                if c.image_id in self.images.images}
-        return self.images.collect_layers({k for k in keep if k})
+        """Remove layers no image and no container's snapshot stands on."""
+        keep = set()
+        for container in self.containers.containers.values():
+            try:
+                parent = self.layers.parent(container.id)
+            except Exception:  # noqa: BLE001 - a container without a snapshot keeps nothing
+                continue
+            if parent:
+                keep.add(parent)
+        return self.images.collect_layers(keep)
+
+    def changes(self, container_id: str) -> list[tuple[str, int]]:
+        """`docker diff`, without the mount points hakod itself made for /etc/hosts, /etc/hostname
+        and /etc/resolv.conf (Docker keeps those in an init layer the diff never shows)."""
+        from ..snapshots import ADDED, MODIFIED
+
+        stubs = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
+        upper = self.layers.upper_dir(container_id)
+        changes = self.layers.changes(container_id)
+        kept = []
+        for path, kind in changes:
+            if path in stubs and kind == ADDED and _empty_stub(upper, path):
+                continue
+            kept.append((path, kind))
+        others_under_etc = any(p.startswith("/etc/") for p, _ in kept)
+        if not others_under_etc:
+            kept = [(p, k) for p, k in kept if not (p == "/etc" and k == MODIFIED)]
+        return kept
 
     def tag_image(self, name: str, repo: str, tag: str | None) -> str:
         image = self.images.get(name)

@@ -192,8 +192,8 @@ class ImageStore:
         for tag in list(image.repo_tags):
             self._untag(image, tag)
             result.append({"Untagged": tag})
-        if using:
-            return result   # forced while a stopped container uses it: the image stays, untagged
+        # Forced while only stopped containers use it: deleted as dockerd does; their snapshots
+        # keep the layers they stand on.
         self.records.delete_image(image.id)
         del self.images[image.id]
         result.append({"Deleted": image.id})

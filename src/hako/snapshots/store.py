@@ -213,6 +213,10 @@ class LayerStore:
                 self._discard(work)
         log.info("snapshot %s prepared over %s", key, parent)
 
+    def upper_dir(self, key: str) -> str:
+        """Where the writable snapshot's changes land (read-only use: diffs, sizes)."""
+        return os.path.join(self._rw_path(key), "upper")
+
     def parent(self, key: str) -> str | None:
         """The layer a writable snapshot sits on."""
         try:
