@@ -210,12 +210,6 @@ def test_diff_lists_what_the_container_changed(hakod):
     assert ok(hakod, "container", "diff", "df") != ""
 
 
-@pytest.mark.xfail(reason="the bind targets /etc/hosts and /etc/resolv.conf that hakod creates in the "
-                          "container's rw layer show up in `docker diff` as 'A /etc/hosts', "
-                          "'A /etc/resolv.conf' (and 'C /etc'); dockerd keeps them in an init layer below "
-                          "the rw layer so a container that touched nothing has an empty diff "
-                          "(snapshots/store.py changes() or the engine's mount-point creation)",
-                   strict=False)
 def test_diff_of_an_untouched_container_is_empty(hakod):
     hakod.docker("run", "--name", "clean", "busybox", "true", check=True)
     assert ok(hakod, "diff", "clean") == ""

@@ -173,12 +173,6 @@ def test_exec_of_a_missing_binary_is_127_with_dockers_message(hakod, box):
         b"executable file not found in $PATH: unknown\r\n")
 
 
-@pytest.mark.xfail(reason="engine/execs.py ExecManager.prepare() resolves the user (ocispec.resolve_user) and raises "
-                          "InvalidArgument before anything is recorded, so api/execs.py start() answers 400 instead "
-                          "of 101 and the CLI prints only 'unable to upgrade to tcp, received 400' (exit 1). dockerd "
-                          "fails such a start after the hijack: the message goes to the stream's stdout and the exec "
-                          "gets ExitCode 126 (daemon/exec.go). Needs prepare() to record the failure (exit 126, "
-                          "finished) as start() does; the API then hijacks before prepare()", strict=False)
 def test_exec_as_an_unknown_user_fails_on_the_stream_with_126(hakod, box):
     result = hakod.docker("exec", "-u", "nope", box, "true")
     assert result.returncode == 126

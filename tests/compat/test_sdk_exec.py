@@ -93,11 +93,6 @@ def test_user(box, user, expected):
     assert box.exec_run(["sh", "-c", "echo $(id -u) $(id -g)"], user=user).output == expected
 
 
-@pytest.mark.xfail(reason=(
-    "api/execs.py start() calls engine.execs.prepare(config), which resolves the user and raises "
-    "InvalidArgument, before hijacking: the SDK gets a 400 APIError. In Docker the runtime resolves "
-    "the user at start, so the error ('unable to find user …') arrives on the hijacked stream and "
-    "exec inspect reports ExitCode 126 (docker exec -u nope exits 126)"), strict=False)
 def test_unknown_user_fails_on_the_stream_with_126(box):
     result = box.exec_run(["true"], user="no-such-user")
     assert result.exit_code == 126
@@ -131,10 +126,6 @@ def test_missing_binary(box):
     assert b"executable file not found" in result.output
 
 
-@pytest.mark.xfail(reason=(
-    "the prefix is doubled: engine/execs.py start() wraps the monitor's message, which already begins "
-    "with 'exec failed: ', in f'OCI runtime exec failed: exec failed: {message}: unknown', giving "
-    "'OCI runtime exec failed: exec failed: exec failed: unable to start container process: …'"), strict=False)
 def test_missing_binary_message_is_dockers(box):
     result = box.exec_run(["no-such-binary"])
     assert result.output == (b'OCI runtime exec failed: exec failed: unable to start container process: '
@@ -178,10 +169,6 @@ def test_exec_inspect_after_the_process_ends(hakod, box):
     assert exec_id in box.attrs["ExecIDs"]
 
 
-@pytest.mark.xfail(reason=(
-    "engine/execs.py _watch() sets config.pid = 0 when the exec exits; dockerd keeps the exec's Pid "
-    "in /exec/{id}/json after the process ended (daemon/monitor.go only sets ExitCode and Running)"),
-    strict=False)
 def test_exec_inspect_keeps_the_pid(hakod, box):
     client = hakod.sdk()
     exec_id = client.api.exec_create(box.id, ["true"])["Id"]

@@ -157,9 +157,6 @@ def test_history(images):
     assert "Imported from" in entry["Comment"]
 
 
-@pytest.mark.xfail(reason=(
-    "images/store.py ImageStore.history() puts the config's RFC 3339 'created' string into Created; "
-    "the API (ImageHistoryResponseItem) and docker history need int64 unix seconds"), strict=False)
 def test_history_created_is_unix_seconds(images):
     image_id = import_image(images, "sdk-history", "v1")
     created = images.images.get(image_id).history()[0]["Created"]

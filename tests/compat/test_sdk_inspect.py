@@ -176,12 +176,6 @@ def test_stats_stream_ends_when_the_container_stops(hakod):
 ETC_MOUNT_POINTS = {"/etc/hosts", "/etc/resolv.conf", "/etc/hostname"}
 
 
-@pytest.mark.xfail(reason=(
-    "the bind-mount targets /etc/hosts and /etc/resolv.conf (absent in busybox) are created inside the "
-    "container's rw layer when the runtime mounts engine/etcfiles' files, so diff (snapshots/store.py "
-    "changes) reports 'C /etc, A /etc/hosts, A /etc/resolv.conf' for a container that changed nothing, and "
-    "a commit would carry them. Docker creates such mount points in a separate '<id>-init' layer between "
-    "the image and the rw layer, which diff/commit never see"), strict=False)
 def test_diff_of_a_fresh_container_is_empty(hakod):
     client = hakod.sdk()
     container = client.containers.run("busybox", ["true"], detach=True)

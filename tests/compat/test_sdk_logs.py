@@ -171,12 +171,6 @@ def test_logs_follow_with_tail_skips_the_backlog(hakod):
 
 # --- attach ----------------------------------------------------------------------------------
 
-@pytest.mark.xfail(reason=(
-    "racy: api/containers.py attach() sends the 101 (hijack) before it connects to the container's "
-    "monitor (monitor_for_attach + _connect_monitor), so output the process writes in that window, here "
-    "triggered through a second connection right after attach() returned, never reaches this attach. "
-    "dockerd's window between the 101 and AttachStreams is microseconds; connecting to the monitor "
-    "before hijacking would close it. Fails about 1 run in 5 on this VM"), strict=False)
 def test_attach_stream_gets_the_output_as_it_comes(hakod):
     client = hakod.sdk()
     container = client.containers.run("busybox", ["sh", "-c", "read go; echo out; echo err >&2"],

@@ -141,13 +141,6 @@ def test_environment_has_docker_defaults(hakod):
     assert env["HOSTNAME"] == container.id[:12]     # Docker's default hostname is the short id
 
 
-HOME_XFAIL = pytest.mark.xfail(reason=(
-    "HOME is never set: containers/ocispec.py builds process.env with PATH and HOSTNAME only, and "
-    "runtime/init.py does not fill HOME from the user's /etc/passwd entry inside the rootfs as runc's "
-    "setupUser does (Docker relies on runc for it; '/' when the user has no entry)"), strict=False)
-
-
-@HOME_XFAIL
 @pytest.mark.parametrize("user, home", [("", "/root"), ("nobody", "/nonexistent"), ("4242", "/")])
 def test_home_comes_from_the_users_passwd_entry(hakod, user, home):
     out = hakod.sdk().containers.run("busybox", ["sh", "-c", 'echo "$HOME"'], user=user, remove=True)
@@ -237,12 +230,6 @@ def test_cap_add_and_cap_drop(hakod):
     assert cap_eff(client, cap_add=["CAP_SYS_ADMIN"]) & (1 << CAP_SYS_ADMIN)
 
 
-@pytest.mark.xfail(reason=(
-    "privileged fails to start ('hako-runtime init: capset: Operation not permitted') on a host whose "
-    "bounding set lacks a capability (this VM lacks CAP_SYS_RESOURCE): containers/ocispec.all_capabilities "
-    "-> linux/capabilities.supported() lists every cap up to cap_last_cap; Docker (moby oci/caps) grants "
-    "a privileged container only the capabilities the daemon holds (a fix to ocispec.all_capabilities is in "
-    "the working tree)"), strict=False)
 def test_privileged_gets_every_capability_the_host_has(hakod):
     with open("/proc/self/status") as f:
         host = next(int(line.split()[1], 16) for line in f if line.startswith("CapBnd"))

@@ -578,7 +578,7 @@ async def resize(request: web.Request) -> web.Response:
 async def changes(request: web.Request) -> web.Response:
     engine = _engine(request)
     container = _container(request)
-    result = await asyncio.to_thread(engine.layers.changes, container.id)
+    result = await asyncio.to_thread(engine.changes, container.id)
     return json_response([{"Path": path, "Kind": kind} for path, kind in result] or None)
 
 

@@ -37,26 +37,32 @@ async def start(request: web.Request) -> web.StreamResponse:
     size = body.get("ConsoleSize")
     if isinstance(size, list) and len(size) == 2 and size[0] and size[1]:
         config.console_size = (int(size[0]), int(size[1]))
-    directory = await engine.execs.prepare(config)
+    engine.execs.check_startable(config)          # refusals Docker answers with a status
     if detach:
+        directory = await engine.execs.prepare(config)
         await engine.execs.start(config, directory)
         return web.Response(status=200, headers=COMMON_HEADERS)
     from ..engine import monitors
 
-    reader, writer = await monitors.connect(directory, {"op": "attach", "stdin": config.attach_stdin,
-                                                        "stdout": config.attach_stdout, "stderr": config.attach_stderr})
+    client = None
     if streams.wants_upgrade(request):
         client = streams.hijack(request, RAW_STREAM if config.tty else MULTIPLEXED_STREAM, COMMON_HEADERS)
-    else:
-        client = None
+    writer = None
     try:
+        directory = await engine.execs.prepare(config)
+        reader, writer = await monitors.connect(directory, {"op": "attach", "stdin": config.attach_stdin,
+                                                            "stdout": config.attach_stdout,
+                                                            "stderr": config.attach_stderr})
         await engine.execs.start(config, directory)
     except Exception as exc:
-        writer.close()
+        if writer is not None:
+            writer.close()
         if client is None:
             raise
-        # As dockerd: once hijacked, the error can only travel on the stream itself.
+        # As dockerd: once hijacked, the error can only travel on the stream itself. The docker SDK
+        # loses bytes that share a read with the 101 head (docker-py #2042), so let the head go first.
         message = f"{exc}\r\n".encode()
+        await asyncio.sleep(0.05)
         try:
             await client.write(message if config.tty else protocol.frame(protocol.STDOUT, message))
         except ConnectionError:

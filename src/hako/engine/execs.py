@@ -11,10 +11,14 @@ import uuid
 
 from ..containers import ocispec
 from ..containers.model import PAUSED, RUNNING, Container, ExecConfig
-from ..errdefs import Conflict, NotFound
+from ..errdefs import Conflict, InvalidArgument, NotFound
 from . import monitors
 
 log = logging.getLogger(__name__)
+
+
+class ExecStartFailed(Conflict):
+    """The exec's process could not be started; its exit code is recorded already."""
 
 
 class ExecManager:
@@ -76,16 +80,31 @@ class ExecManager:
             process.pop("consoleSize", None)
         return process
 
-    async def prepare(self, config: ExecConfig) -> str:
-        """Start the exec's monitor; the process runs once `start` is called on it."""
+    def check_startable(self, config: ExecConfig) -> Container:
+        """What Docker refuses with a status before the stream is hijacked."""
         container = self.engine.containers.get(config.container_id)
         if config.running or config.exit_code is not None:
             raise Conflict(f"Error: Exec command {config.id} has already run")
         self._check_running(container)
+        return container
+
+    async def prepare(self, config: ExecConfig) -> str:
+        """Start the exec's monitor; the process runs once `start` is called on it.
+
+        A process that cannot be made (an unknown user) is recorded as exited with 126 and
+        raised as ExecStartFailed, which Docker reports on the hijacked stream."""
+        container = self.check_startable(config)
+        try:
+            process = self._process(container, config)
+        except InvalidArgument as exc:
+            config.exit_code = 126
+            self.finished[config.id].set()
+            raise ExecStartFailed(f"OCI runtime exec failed: exec failed: unable to start container process: "
+                                  f"{exc}: unknown") from None
         directory = self.directory(config.id)
         status_fd = self.engine.zygote.spawn({
             "mode": "exec", "id": container.id, "dir": directory, "runtime_root": self.engine.config.runtime_root,
-            "process": self._process(container, config), "tty": config.tty, "stdin": config.attach_stdin,
+            "process": process, "tty": config.tty, "stdin": config.attach_stdin,
             "stdin_once": True, "console_size": list(config.console_size),
         })
         try:
