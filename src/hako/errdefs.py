@@ -5,7 +5,7 @@
     ├── Forbidden         403
     ├── NotFound          404  no such container, image, exec …
     ├── Conflict          409  a name in use, an image used by a container, a running container
-    ├── NotImplemented    501  input hako understands but does not support yet
+    ├── Unsupported       501  input hako understands but does not support yet
     ├── Unavailable       503  e.g. swarm endpoints on a node that is not a swarm manager
     └── SystemError       500  the kernel or the runtime refused
 """
@@ -33,7 +33,7 @@ class Conflict(HakoError):
     status = 409
 
 
-class NotImplemented(HakoError):  # noqa: A001 - the HTTP meaning is the point
+class Unsupported(HakoError):
     status = 501
 
 

@@ -10,29 +10,17 @@ from __future__ import annotations
 import os
 import re
 import threading
-import time
 
 import pytest
 
 from tests.conftest import needs_root
+from tests.compat.polling import poll
 
 pytestmark = needs_root
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 # A PID 1 that stops at once on SIGTERM; busybox sleep as PID 1 would ignore it (no handler).
 GRACEFUL = ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 0.1; done"]
-
-
-def poll(predicate, timeout: float = 15.0, interval: float = 0.05):
-    """Call ``predicate`` until it returns something truthy; return that, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def ok(hakod, *args, **kwargs) -> str:

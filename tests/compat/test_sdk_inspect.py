@@ -5,27 +5,16 @@ from __future__ import annotations
 
 import io
 import tarfile
-import time
 
 import docker
 import pytest
 
 from tests.conftest import needs_root
+from tests.compat.polling import poll
 
 pytestmark = needs_root
 
 BUSY = ["sh", "-c", "while :; do :; done"]
-
-
-def poll(predicate, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 # --- inspect ----------------------------------------------------------------------------------

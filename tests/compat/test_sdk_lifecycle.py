@@ -11,6 +11,7 @@ import docker
 import pytest
 
 from tests.conftest import needs_root
+from tests.compat.polling import poll
 
 pytestmark = needs_root
 
@@ -18,17 +19,6 @@ pytestmark = needs_root
 # PID 1 ignores signals it has no handler for, so the traps are what make it stoppable at all.
 TRAPPING = ["sh", "-c", "trap 'exit 15' TERM; trap 'exit 10' USR1; trap 'exit 2' INT; "
                         "echo ready; while true; do sleep 0.05; done"]
-
-
-def poll(predicate, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def ready(container) -> None:

@@ -13,21 +13,11 @@ import time
 import pytest
 
 from tests.conftest import needs_root
+from tests.compat.polling import poll
 
 pytestmark = needs_root
 
 RFC3339_NANO = re.compile(rb"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,9})?Z ")
-
-
-def poll(predicate, timeout: float = 15.0, interval: float = 0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def finished(client, command, **kwargs):

@@ -15,6 +15,7 @@ import docker
 import pytest
 
 from tests.conftest import needs_root
+from tests.compat.polling import poll
 
 pytestmark = needs_root
 
@@ -24,18 +25,6 @@ DOCKER_DEFAULT_CAPS = 0x00000000A80425FB
 CAP_NET_ADMIN = 12
 CAP_SYS_ADMIN = 21
 CAP_CHOWN = 0
-
-
-def poll(predicate, timeout: float = 15.0, interval: float = 0.05):
-    """Call ``predicate`` until it returns something truthy; return that, or fail at the deadline."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def cap_eff(client, **kwargs) -> int:

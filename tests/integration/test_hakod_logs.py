@@ -7,7 +7,6 @@ import json
 import os
 import threading
 
-import pytest
 
 from tests.conftest import needs_root
 from tests.daemon import UnixHTTPConnection

@@ -377,7 +377,6 @@ def _render_entry(entry, tty: bool, timestamps: bool) -> bytes:
 async def logs(request: web.Request) -> web.StreamResponse:
     from ..containers.logs import LogFollower, read_entries
 
-    engine = _engine(request)
     container = _container(request)
     stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
     if not (stdout or stderr):

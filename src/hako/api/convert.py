@@ -11,7 +11,8 @@ import signal as signals
 
 from ..containers.model import (PAUSED, RESTARTING, RUNNING, Container, ContainerConfig, ExecConfig,
                                 Healthcheck, HostConfig, RestartPolicy, Ulimit)
-from ..errdefs import InvalidArgument, NotImplemented
+from ..errdefs import InvalidArgument, Unsupported
+from ..humanize import human_duration
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -84,9 +85,9 @@ def parse_create(body: dict) -> Container:
     for key, what in _UNSUPPORTED_HOST.items():
         value = host.get(key)
         if value and value != "runc" and not (key == "PublishAllPorts" and value is False):
-            raise NotImplemented(f"HostConfig.{key} ({what}) is not supported by hako yet")
+            raise Unsupported(f"HostConfig.{key} ({what}) is not supported by hako yet")
     if host.get("PidMode") or host.get("IpcMode") not in (None, "", "private", "shareable"):
-        raise NotImplemented("HostConfig.PidMode/IpcMode: sharing pid or ipc namespaces is not supported by hako yet")
+        raise Unsupported("HostConfig.PidMode/IpcMode: sharing pid or ipc namespaces is not supported by hako yet")
     health = body.get("Healthcheck")
     config = ContainerConfig(
         image=body.get("Image") or "",
@@ -188,34 +189,6 @@ def status_text(container: Container) -> str:
     if state.status == "dead":
         return "Dead"
     return f"Exited ({state.exit_code}) {human_duration(now - state.finished_at)} ago"
-
-
-def human_duration(seconds: float) -> str:
-    """Go's units.HumanDuration, as Docker prints it."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def _health_json(container: Container) -> dict | None:

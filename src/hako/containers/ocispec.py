@@ -13,7 +13,7 @@ import os
 import socket
 import stat
 
-from ..errdefs import InvalidArgument, NotImplemented
+from ..errdefs import InvalidArgument, Unsupported
 from ..runtime import securejoin
 from ..runtime.state import OCI_VERSION
 from . import seccomp_profile
@@ -138,7 +138,7 @@ def check_host_config(container: Container) -> list[str]:
         parse_bind(bind)
     mode = hc.network_mode or "default"
     if mode not in ("default", "bridge", "none", "host") and not mode.startswith("container:"):
-        raise NotImplemented(f"network mode {mode!r} is not supported yet: use default, none, host or container:<name>")
+        raise Unsupported(f"network mode {mode!r} is not supported yet: use default, none, host or container:<name>")
     if mode in ("default", "bridge"):
         warnings.append("hako has no container networks yet: the container gets a private network namespace with loopback only")
     if hc.restart_policy.name not in ("no", "", "always", "unless-stopped", "on-failure"):
@@ -150,7 +150,7 @@ def check_host_config(container: Container) -> list[str]:
     if hc.auto_remove and hc.restart_policy.name not in ("no", ""):
         raise InvalidArgument("can't create 'AutoRemove' container with restart policy")
     if hc.log_type not in ("json-file", "", "none"):
-        raise NotImplemented(f"log driver {hc.log_type!r} is not supported: use json-file or none")
+        raise Unsupported(f"log driver {hc.log_type!r} is not supported: use json-file or none")
     return warnings
 
 
@@ -192,7 +192,7 @@ def parse_bind(spec: str) -> Bind:
     source, dest = parts[0], parts[1]
     options = parts[2].split(",") if len(parts) == 3 else []
     if not source.startswith("/"):
-        raise NotImplemented(f"named volumes are not supported yet: {source!r} (use an absolute host path)")
+        raise Unsupported(f"named volumes are not supported yet: {source!r} (use an absolute host path)")
     if not dest.startswith("/"):
         raise InvalidArgument(f"invalid volume specification: '{spec}': invalid mount config for type \"bind\": "
                               f"invalid mount path: '{dest}' mount path must be absolute")

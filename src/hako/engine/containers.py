@@ -600,7 +600,7 @@ class ContainerManager:
     def rename(self, container: Container, new_name: str) -> None:
         new_name = names.check(new_name)
         if new_name == container.name:
-            raise Conflict(f"Renaming a container with the same name as its current name")
+            raise Conflict("Renaming a container with the same name as its current name")
         if any(c.name == new_name for c in self.containers.values()):
             other = next(c for c in self.containers.values() if c.name == new_name)
             raise Conflict(f'Conflict. The container name "/{new_name}" is already in use by container "{other.id}". '

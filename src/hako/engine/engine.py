@@ -122,7 +122,7 @@ class Engine:
         os.close(self._lock_fd)
 
     # images
-    async def import_image(self, source, repo_tag: str | None, changes: list[str], message: str) -> "Image":
+    async def import_image(self, source, repo_tag: str | None, changes: list[str], message: str):
         """`docker import`: a root filesystem tar (a file object or path) becomes a one-layer image."""
         if repo_tag:
             from ..images import reference
