@@ -181,11 +181,23 @@ async def inspect(request: web.Request) -> web.Response:
     engine = _engine(request)
     container = _container(request)
     image = engine.images.images.get(container.image_id)
-    rw = engine.layers.rw_paths(container.id) if hasattr(engine.layers, "rw_paths") else {}
+    rw = _graph_dirs(engine, container.id)
     size = _size(engine, container, query_bool(request, "size"))
     body = convert.container_json(container, image.run_config if image else {}, rw, size)
     body["ExecIDs"] = [e.id for e in engine.execs.execs.values() if e.container_id == container.id] or None
     return json_response(body)
+
+
+def _graph_dirs(engine, container_id: str) -> dict:
+    """GraphDriver.Data as overlay2 shows it: the lower layers, and the container's upper, work, merged."""
+    try:
+        parent = engine.layers.parent(container_id)
+    except Exception:  # noqa: BLE001 - a container whose snapshot is gone shows none
+        return {}
+    upper = engine.layers.upper_dir(container_id)
+    base = os.path.dirname(upper)
+    return {"LowerDir": ":".join(engine.layers.lower_dirs(parent)) if parent else "",
+            "MergedDir": os.path.join(base, "merged"), "UpperDir": upper, "WorkDir": os.path.join(base, "work")}
 
 
 async def start(request: web.Request) -> web.Response:

@@ -7,7 +7,6 @@ change behaviour (a device mapping, a memory swappiness …); unknown and newer 
 from __future__ import annotations
 
 import datetime
-import signal as signals
 
 from ..containers.model import (PAUSED, RESTARTING, RUNNING, Container, ContainerConfig, ExecConfig,
                                 Healthcheck, HostConfig, RestartPolicy, Ulimit)
@@ -440,11 +439,4 @@ def image_summary(image) -> dict:
     return {"Id": image.id, "ParentId": "", "RepoTags": list(image.repo_tags),
             "RepoDigests": [], "Created": unix_seconds(image.created), "Size": image.size, "SharedSize": -1, "VirtualSize": image.size,
             "Labels": (image.run_config.get("Labels") or None), "Containers": -1}
-
-
-def signal_name(number: int) -> str:
-    try:
-        return signals.Signals(number).name
-    except ValueError:
-        return str(number)
 

@@ -214,10 +214,13 @@ class ContainerManager:
                 "stdin_once": container.config.stdin_once, "console_size": list(hc.console_size),
                 "loopback": hc.network_mode not in ("host",) and not hc.network_mode.startswith("container:"),
                 "log": None if hc.log_type == "none" else {"path": container.log_path, "max_size": max_size, "max_file": max_file},
+                "autostart": not live.attach_waiters,
             })
-            await monitors.read_status(status_fd)
-            await self._connect_attachers(live, monitor_dir)
-            reply = await monitors.call(monitor_dir, {"op": "start"})
+            reply = await monitors.read_status(status_fd)
+            if "pid" not in reply:
+                # Streams attached before the start are connected before the process runs.
+                await self._connect_attachers(live, monitor_dir)
+                reply = await monitors.call(monitor_dir, {"op": "start"})
             started = True
         except (MonitorError, OSError) as exc:
             raise self._start_failed(container, str(exc)) from None

@@ -96,9 +96,18 @@ class Monitor:
             self._prepare_stdio()
             if self.spec["mode"] == "container":
                 self._create()
-            self._report({"created": os.getpid(), "init": self.pid})
+            report = {"created": os.getpid(), "init": self.pid}
+            if self.spec.get("autostart"):
+                # Nobody is waiting to attach first: start now and save hakod a round trip.
+                report.update(self._start())
+            self._report(report)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to hakod, then we go
             self._report({"error": _message(exc), "kind": getattr(exc, "kind", type(exc).__name__)})
+            if self.pid and self.spec["mode"] == "container":
+                try:
+                    self.runtime.delete(self.spec["id"], force=True)
+                except Exception as cleanup_exc:  # noqa: BLE001 - the error above is the one that matters
+                    log.warning("deleting %s after a failed start: %s", self.spec["id"], cleanup_exc)
             self._cleanup_failed()
             return 1
         os.close(self.status_fd)
