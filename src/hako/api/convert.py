@@ -163,7 +163,7 @@ def _health(value: dict) -> Healthcheck:
 
 
 def _check_signal(value: str) -> None:
-    from ..engine.containers import signal_number
+    from ..engine.signals import signal_number
 
     signal_number(value)
 

@@ -19,10 +19,11 @@ import time
 import uuid
 
 from ..containers import ocispec
+from ..containers.imageconfig import merge_image_config
 from ..containers.model import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
 from ..errdefs import Conflict, HakoError, InvalidArgument, NotFound, SystemError
-from ..monitor import protocol
-from . import etcfiles, monitors, names
+from . import etcfiles, monitors, names, restart
+from .signals import signal_number
 from .monitors import MonitorError
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class ContainerManager:
         container.name = name
         container.image_id = image.id
         run_config = image.run_config
-        _merge_image_config(container, run_config)
+        merge_image_config(container, run_config)
         container.path, *container.args = ocispec.command(container, run_config) or [""]
         if not container.path:
             raise InvalidArgument("No command specified")
@@ -391,21 +392,10 @@ class ContainerManager:
             log.debug("deleting orphan %s: %s", cid[:12], exc)
 
     def _should_restart(self, container: Container) -> bool:
-        policy = container.host_config.restart_policy
-        state = container.state
-        if state.manually_stopped or self.engine.shutting_down:
-            return False
-        if policy.name == "always" or policy.name == "unless-stopped":
-            return True
-        if policy.name == "on-failure" and state.exit_code != 0:
-            return not policy.maximum_retry_count or state.restart_count < policy.maximum_retry_count
-        return False
+        return not self.engine.shutting_down and restart.should_restart(container)
 
     async def _restart_later(self, container: Container) -> None:
-        # Docker's backoff: 100 ms doubling per quick restart, reset once a run lasted 10 s.
-        ran_for = container.state.finished_at - container.state.started_at
-        delay = 0.1 if ran_for >= 10 else min(0.1 * (2 ** min(container.state.restart_count, 10)), 60)
-        await asyncio.sleep(delay)
+        await asyncio.sleep(restart.backoff(container.state))
         live = self._live(container.id)
         async with live.lock:
             if container.id not in self.containers or container.state.status != RESTARTING:
@@ -426,7 +416,7 @@ class ContainerManager:
         The signal is sent under the container's lock (a start in progress finishes first);
         the wait is outside it, because the exit is recorded under the same lock."""
         live = self._live(container.id)
-        stop_signal = _signal_number(sig or container.config.stop_signal or "SIGTERM")
+        stop_signal = signal_number(sig or container.config.stop_signal or "SIGTERM")
         async with live.lock:
             state = container.state
             if state.status == RESTARTING:
@@ -473,12 +463,12 @@ class ContainerManager:
             log.debug("kill %s: %s", container.id[:12], exc)
 
     async def kill(self, container: Container, sig: str | None) -> None:
-        number = _signal_number(sig or "SIGKILL")
+        number = signal_number(sig or "SIGKILL")
         async with self._live(container.id).lock:
             if container.state.status not in (RUNNING, PAUSED):
                 raise Conflict(f"Cannot kill container: {container.id}: Container {container.id} is not running")
             # Docker: SIGKILL or the stop signal means "stop it", which restart policies respect.
-            if number == signal.SIGKILL or number == _signal_number(container.config.stop_signal or "SIGTERM"):
+            if number == signal.SIGKILL or number == signal_number(container.config.stop_signal or "SIGTERM"):
                 container.state.manually_stopped = True
                 self.store.save_container(container)
             try:
@@ -637,102 +627,3 @@ class ContainerManager:
         self.store.save_container(container)
         self._event(container, "update")
         return []
-
-    # startup
-    async def _recover_start(self, container: Container) -> bool:
-        """A start cut short by hakod's death: its monitor may still be waiting for `start` (told
-        to give up now), or have started the process just before we died (adopted: True)."""
-        directory = self.monitor_dir(container.id)
-        if not monitors.alive(directory):
-            return False
-        reply = await monitors.abort(directory, "hakod restarted before the start completed")
-        if not reply or not reply.get("started"):
-            return False
-        log.info("container %s: adopting a process started just before hakod stopped", container.id[:12])
-        self._mark_running(container, reply["pid"])    # its watch reads the exit, if it has one
-        return True
-
-    async def restore(self) -> None:
-        """Live restore: find the monitors of containers that were running, record exits that
-        happened while hakod was away, then apply restart policies."""
-        for container in self.store.containers():
-            self.containers[container.id] = container
-            live = self._live(container.id)
-            state = container.state
-            if state.status in (RUNNING, PAUSED):
-                directory = self.monitor_dir(container.id)
-                if monitors.alive(directory):
-                    live.watch_task = self._spawn(self._watch(container))
-                    if state.health is not None:
-                        from .health import run_health_checks
-
-                        live.health_task = self._spawn(run_health_checks(self, container))
-                    continue
-                await self._on_exit(container, protocol.read_exit(directory))
-            elif state.status == REMOVING:
-                self.store.delete_container(container.id)
-                del self.containers[container.id]
-                self._remove_files(container.id)
-            elif await self._recover_start(container):
-                continue
-            else:
-                try:
-                    self.engine.layers.unmount(container.id)    # mounted by a start that died with us
-                except OSError as exc:
-                    log.warning("container %s: unmounting its root: %s", container.id[:12], exc)
-                if state.status == RESTARTING:
-                    live.restart_task = self._spawn(self._restart_later(container))
-        for container in list(self.containers.values()):
-            policy = container.host_config.restart_policy.name
-            # Docker's rule at daemon start: `always` comes back even after a manual stop,
-            # `unless-stopped` only if nobody stopped it; neither if it never ran.
-            wanted = policy == "always" or (policy == "unless-stopped" and not container.state.manually_stopped)
-            if container.state.status in (EXITED, CREATED) and wanted and container.state.started_at:
-                try:
-                    await self.start(container)
-                except HakoError as exc:
-                    log.warning("restarting %s at startup: %s", container.id[:12], exc)
-
-
-def _merge_image_config(container: Container, run_config: dict) -> None:
-    """Fill what the create request left unset from the image, once, as Docker does: the container
-    keeps running as it was made even if its image is later deleted."""
-    cfg = container.config
-    if cfg.entrypoint is None:
-        cfg.entrypoint = run_config.get("Entrypoint")
-        if cfg.cmd is None:
-            cfg.cmd = run_config.get("Cmd")
-    elif cfg.cmd is None:
-        cfg.cmd = []           # an entrypoint given at create drops the image's Cmd
-    env = list(run_config.get("Env") or [])
-    for item in cfg.env:
-        key = item.split("=", 1)[0]
-        env = [e for e in env if e.split("=", 1)[0] != key] + [item]
-    cfg.env = env
-    cfg.working_dir = cfg.working_dir or run_config.get("WorkingDir") or ""
-    cfg.user = cfg.user or run_config.get("User") or ""
-    cfg.labels = {**(run_config.get("Labels") or {}), **cfg.labels}
-    if not cfg.exposed_ports and run_config.get("ExposedPorts"):
-        cfg.exposed_ports = dict(run_config["ExposedPorts"])
-    if not cfg.volumes and run_config.get("Volumes"):
-        cfg.volumes = dict(run_config["Volumes"])
-
-
-def _signal_number(sig: str | int) -> int:
-    if isinstance(sig, int):
-        return sig
-    text = str(sig).strip().upper()
-    if text.isdigit():
-        number = int(text)
-        if not 0 < number < 65:
-            raise InvalidArgument(f"Invalid signal: {sig}")
-        return number
-    if not text.startswith("SIG"):
-        text = "SIG" + text
-    try:
-        return int(signal.Signals[text])
-    except KeyError:
-        raise InvalidArgument(f"Invalid signal: {sig}") from None
-
-
-signal_number = _signal_number

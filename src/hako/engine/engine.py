@@ -25,6 +25,7 @@ from .config import DaemonConfig
 from .containers import ContainerManager
 from .events import EventBus
 from .execs import ExecManager
+from .restore import restore
 from .store import Store
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ class Engine:
         self.zygote = Zygote.start(os.path.join(self.config.exec_root, "zygote.log"))
         self.containers = ContainerManager(self)
         self.execs = ExecManager(self)
-        await self.containers.restore()
+        await restore(self.containers)
         self._remove_orphans()
 
     def _check_paths(self) -> None:
