@@ -28,8 +28,9 @@ PROMPT = "/ # "
 class Terminal:
     """One tmux window running one command, 120x40 to start with."""
 
-    def __init__(self, hakod):
+    def __init__(self, hakod, program: list[str] | None = None):
         self.hakod = hakod
+        self.program = program or [DOCKER]
         self.server = f"hako-test-{uuid.uuid4().hex[:8]}"
         self.session = "t"
 
@@ -38,9 +39,10 @@ class Terminal:
                               check=True, timeout=20).stdout
 
     def start(self, *docker_args: str) -> None:
-        """Run `docker ...`; when it ends the window prints EXITED=<status> and stays for reading."""
+        """Run `docker ...` (or the program given); when it ends the window prints EXITED=<status>
+        and stays for reading."""
         command = (f"DOCKER_HOST={shlex.quote(self.hakod.host)} DOCKER_CLI_HINTS=false "
-                   f"{shlex.quote(DOCKER)} {shlex.join(docker_args)}; echo EXITED=$?; sleep 600")
+                   f"{shlex.join(self.program)} {shlex.join(docker_args)}; echo EXITED=$?; sleep 600")
         self.tmux("-f", "/dev/null", "new-session", "-d", "-s", self.session, "-x", "120", "-y", "40", command)
         # The window keeps the size it was made with, whatever clients come and go.
         self.tmux("set-option", "-t", self.session, "window-size", "manual")
@@ -93,8 +95,8 @@ class Terminal:
 def terminal(hakod):
     terms: list[Terminal] = []
 
-    def make() -> Terminal:
-        term = Terminal(hakod)
+    def make(program: list[str] | None = None) -> Terminal:
+        term = Terminal(hakod, program)
         terms.append(term)
         return term
 

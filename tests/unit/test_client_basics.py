@@ -159,7 +159,17 @@ def test_escape_prefix_is_released_when_the_sequence_breaks():
 def test_escape_is_only_matched_in_single_byte_reads_like_docker():
     # moby/term's proxy looks at reads of one byte (keystrokes); a paste goes through as is
     m = EscapeMatcher(b"\x10\x11")
-    assert m.feed(b"\x10\x11") == b"\x10\x11"
+    assert m.feed(b"x\x10\x11") == b"x\x10\x11"
     assert m.feed(b"\x10") == b""
     assert m.feed(b"ab") == b"\x10ab"
     assert EscapeMatcher(b"").feed(b"\x10") == b"\x10"
+
+
+def test_the_whole_sequence_in_one_read_detaches():
+    # tmux, or a reader woken late, can hand over both keystrokes at once
+    with pytest.raises(Detached):
+        EscapeMatcher(b"\x10\x11").feed(b"\x10\x11")
+    m = EscapeMatcher(b"\x10\x11")
+    assert m.feed(b"\x10") == b""
+    with pytest.raises(Detached):
+        m.feed(b"\x11")

@@ -56,10 +56,17 @@ class EscapeMatcher:
         self.pos = 0  # how many bytes of the sequence were matched by earlier reads
 
     def feed(self, data: bytes) -> bytes:
-        """The bytes to forward for this read; raises `Detached` when the sequence completes."""
+        """The bytes to forward for this read; raises `Detached` when the sequence completes.
+
+        As moby/term, keystrokes are single-byte reads and a longer read (a paste) goes through
+        as is; but a read holding exactly the rest of the sequence also detaches, because a
+        terminal multiplexer or a slow reader can deliver two quick keystrokes in one read."""
         keys = self.keys
         if not keys:
             return data
+        if len(data) > 1 and data == keys[self.pos:]:
+            self.pos = 0
+            raise Detached()
         if len(data) != 1:
             return self._release(data)
         if data[0] != keys[self.pos]:
