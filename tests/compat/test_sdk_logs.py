@@ -216,7 +216,7 @@ def test_attach_with_logs_to_an_exited_container_replays_them(hakod):
 @pytest.mark.xfail(reason=(
     "a docker SDK race that hakod makes likely: the SDK parses the 101 head through http.client's "
     "buffered reader, then reads the stream from the raw socket (docker-py issues #2042/#3332), so frames "
-    "that arrive in the same recv() as the head are lost. api/containers.py attach() writes the log replay "
+    "that arrive in the same recv() as the head are lost. api/container_streams.py attach() writes the log replay "
     "right after the head, so attach(logs=True) of an exited container returns b'' about half the time; "
     "dockerd's replay comes later (separate goroutines), which mostly hides the race"), strict=False)
 def test_sdk_attach_with_logs_is_reliable(hakod):

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from ..monitor import protocol
 from . import convert, streams
-from .containers import MULTIPLEXED_STREAM, RAW_STREAM, _detach_keys, pump
+from .container_streams import MULTIPLEXED_STREAM, RAW_STREAM, detach_keys, pump
 from .server import json_response, COMMON_HEADERS, json_body, query_int
 
 
@@ -86,7 +86,7 @@ async def start(request: web.Request) -> web.StreamResponse:
         return response
     try:
         # dockerd closes an exec's stdin at the client's EOF unless it has a TTY (CloseStdin: true).
-        await pump(client, reader, writer, config.attach_stdin, config.tty and _detach_keys(config.detach_keys or None),
+        await pump(client, reader, writer, config.attach_stdin, config.tty and detach_keys(config.detach_keys or None),
                    close_stdin=not config.tty)
         # The client asks for the exit code as soon as the stream ends: have it recorded first.
         await asyncio.wait_for(engine.execs.wait(config), 5)
