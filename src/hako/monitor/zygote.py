@@ -13,6 +13,7 @@ hakod side: `Zygote.start(...)` and `Zygote.spawn(spec) -> status read fd`.
 from __future__ import annotations
 
 import array
+import importlib
 import json
 import logging
 import os
@@ -21,6 +22,15 @@ import subprocess
 import sys
 
 MAX_REQUEST = 1 << 20
+
+# What a monitor runs on, imported by the zygote before it forks any (see main()).
+WARM_MODULES = (
+    "hako.monitor.monitor", "hako.monitor.stdio", "hako.monitor.clients", "hako.monitor.server",
+    "hako.monitor.forked", "hako.monitor.signals",
+    "hako.containers.logs",
+    "hako.runtime.create", "hako.runtime.exec", "hako.runtime.runtime", "hako.runtime.console",
+    "hako.runtime.init", "hako.runtime.seccomp",
+)
 
 log = logging.getLogger(__name__)
 
@@ -160,11 +170,8 @@ def _monitor_main(spec: dict, status_fd: int) -> int:
 def main() -> None:
     sock = socket.socket(fileno=int(sys.argv[1]))
     # Import everything a monitor needs now, once, so each fork starts warm.
-    from . import monitor  # noqa: F401
-    from ..containers import logs  # noqa: F401
-    from ..runtime import create, exec, runtime, console  # noqa: F401
-    import hako.runtime.init  # noqa: F401
-    import hako.runtime.seccomp  # noqa: F401
+    for name in WARM_MODULES:
+        importlib.import_module(name)
     import gc
 
     # Monitors are copies of this process. Moving every object to the permanent generation keeps
