@@ -2,8 +2,9 @@
 
 Each operation is refresh, check, act, save, under the container's lock. A start mounts the
 container's overlay root, writes its OCI config, and asks the zygote for a monitor; the monitor
-creates the container, reports, and waits for hakod to connect any attach streams before it is told
-to start. A watch task per running container waits for the monitor's exit record.
+creates the container and starts it at once, or, when streams wait to attach, reports and waits for
+hakod to connect them before it is told to start. A watch task per running container waits for the
+monitor's exit record. Restart decisions are in restart.py, startup recovery in restore.py.
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ from ..containers.imageconfig import merge_image_config
 from ..containers.model import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
 from ..errdefs import Conflict, HakoError, InvalidArgument, NotFound, SystemError
 from . import etcfiles, monitors, names, restart
-from .signals import signal_number
 from .monitors import MonitorError
+from .signals import signal_number
 
 log = logging.getLogger(__name__)
 
