@@ -397,3 +397,12 @@ def test_spec_writes_a_config_that_run_accepts_with_a_terminal(rt, tmp_path, bus
     assert status == 7, text
     assert "out-42" in text
     assert "/dev/pts/0" in text or "/dev/console" in text
+
+
+def test_a_new_network_namespace_has_loopback_up_as_under_runc(rt):
+    cid, bundle = rt.bundle(["sh", "-c", "cat /sys/class/net/lo/operstate /sys/class/net/lo/flags; ls /sys/class/net"])
+    result = rt.ok("run", cid, "--bundle", bundle)
+    state, flags, *links = lines(result.out)
+    assert int(flags, 16) & 0x1, result.out      # IFF_UP
+    assert state in ("unknown", "up")            # lo has no carrier to report
+    assert links == ["lo"]

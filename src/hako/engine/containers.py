@@ -214,7 +214,6 @@ class ContainerManager:
                 "runtime_root": self.config.runtime_root, "bundle": bundle,
                 "tty": container.config.tty, "stdin": container.config.open_stdin,
                 "stdin_once": container.config.stdin_once, "console_size": list(hc.console_size),
-                "loopback": hc.network_mode not in ("host",) and not hc.network_mode.startswith("container:"),
                 "log": None if hc.log_type == "none" else {"path": container.log_path, "max_size": max_size, "max_file": max_file},
                 "autostart": not live.attach_waiters,
             })

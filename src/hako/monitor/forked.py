@@ -1,22 +1,15 @@
 """Work the monitor does in a short-lived forked child, so that the monitor itself is left as it was.
 
-Two things run this way:
-
-- the runtime's create or exec (`in_child`): parsing the OCI config, the seccomp program and more
-  would otherwise dirty pages this monitor shares with the zygote, for the container's whole life;
-- bringing up `lo` in the container's network namespace (`loopback_up`): setns(2) would move the
-  monitor itself into that namespace.
+The runtime's create or exec (`in_child`) runs this way: parsing the OCI config, the seccomp
+program and more would otherwise dirty pages this monitor shares with the zygote, for the
+container's whole life.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import socket
-import struct
 
-from ..linux import syscalls as sc
 
 
 class ChildFailed(Exception):
@@ -59,25 +52,6 @@ def in_child(action) -> int:
     if "error" in message:
         raise ChildFailed(message["error"], message["kind"])
     return message["pid"]
-
-
-def loopback_up(pid: int) -> None:
-    """Bring up `lo` in the process's new network namespace (what CNI's loopback plugin does)."""
-    child = os.fork()
-    if child == 0:
-        try:
-            fd = os.open(f"/proc/{pid}/ns/net", os.O_RDONLY)
-            sc.setns(fd, sc.CLONE_NEWNET)
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-                ifreq = struct.pack("16sH14x", b"lo", 0)
-                flags = struct.unpack("16sH14x", fcntl.ioctl(s, 0x8913, ifreq))[1]   # SIOCGIFFLAGS
-                fcntl.ioctl(s, 0x8914, struct.pack("16sH14x", b"lo", flags | 0x1))   # SIOCSIFFLAGS, IFF_UP
-            os._exit(0)
-        except BaseException:  # noqa: BLE001 - the child must never return into the monitor
-            os._exit(1)
-    _, status = os.waitpid(child, 0)
-    if status != 0:
-        raise OSError("could not bring up the loopback interface")
 
 
 def error_message(exc: BaseException) -> str:

@@ -10,7 +10,7 @@ The spec it is given (a dict, from hakod through the zygote):
     id           the container id; runtime_root: the runtime library's state directory
     dir          where the socket and exit.json live
     bundle       (container) the OCI bundle;  process: (exec) the OCI process object
-    tty, stdin, stdin_once, console_size, loopback
+    tty, stdin, stdin_once, console_size
     log          (container) {"path", "max_size", "max_file"} or None
     start_timeout  seconds to wait for `start` (default START_TIMEOUT); after that, or on an
                  `abort`, the process is never run: a created container is deleted, and the
@@ -38,7 +38,7 @@ import time
 from ..linux import syscalls as sc
 from . import protocol, signals
 from .clients import Clients
-from .forked import error_message, in_child, loopback_up
+from .forked import error_message, in_child
 from .server import Server
 from .stdio import Stdio
 
@@ -113,8 +113,6 @@ class Monitor:
         self.pid = in_child(lambda: self.stdio.run_with(
             lambda: self.runtime.create(self.spec["id"], self.spec["bundle"], self.stdio.options(CreateOptions)).pid))
         self.stdio.runtime_ran()
-        if self.spec.get("loopback"):
-            loopback_up(self.pid)
         self._open_logger()
         self.stdio.watch_output()
 

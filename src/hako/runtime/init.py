@@ -17,7 +17,7 @@ import signal
 import socket
 import stat
 
-from ..linux import capabilities
+from ..linux import capabilities, netdev
 from ..linux import syscalls as sc
 from . import console, rootfs
 from .sync import Channel, child_fail
@@ -94,7 +94,11 @@ def _container_init(channel: Channel, ctx: InitContext, process: dict) -> None:
     config = ctx.config
     try:
         channel.expect("setup")
-        in_userns = any(ns["type"] == "user" for ns in config.get("linux", {}).get("namespaces", []))
+        namespaces = config.get("linux", {}).get("namespaces", [])
+        in_userns = any(ns["type"] == "user" for ns in namespaces)
+        if any(ns["type"] == "network" and not ns.get("path") for ns in namespaces):
+            # As runc: a new network namespace gets its loopback interface up.
+            netdev.set_up("lo")
         console_conn = _connect_console(ctx, process)
         rootfs.prepare(config, ctx.rootfs, in_userns=in_userns)
         channel.send("hooks")
