@@ -82,8 +82,9 @@ class Monitor:
             if self.spec["mode"] == "container":
                 self._create()
             report = {"created": os.getpid(), "init": self.pid}
-            if self.spec.get("autostart"):
-                # Nobody is waiting to attach first: start now and save hakod a round trip.
+            if self.started:
+                report["pid"] = self.pid
+            elif self.spec.get("autostart"):    # an exec: nobody waits to attach first
                 report.update(self._start())
             self._report(report)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to hakod, then we go
@@ -108,13 +109,29 @@ class Monitor:
 
     # the process
     def _create(self) -> None:
+        """The runtime's create (and start, when asked) in a short-lived child: their parsing of the
+        config and state would otherwise dirty this monitor's pages for the container's life."""
         from ..runtime.create import CreateOptions
 
-        self.pid = in_child(lambda: self.stdio.run_with(
-            lambda: self.runtime.create(self.spec["id"], self.spec["bundle"], self.stdio.options(CreateOptions)).pid))
+        autostart = bool(self.spec.get("autostart"))
+
+        def create() -> int:
+            state = self.runtime.create(self.spec["id"], self.spec["bundle"], self.stdio.options(CreateOptions))
+            if autostart:
+                # Nobody waits to attach first: start it here too, which saves hakod a round trip.
+                try:
+                    self.runtime.start(self.spec["id"])
+                except BaseException:
+                    self.runtime.delete(self.spec["id"], force=True)
+                    raise
+            return state.pid
+
+        self.pid = in_child(lambda: self.stdio.run_with(create))
         self.stdio.runtime_ran()
         self._open_logger()
         self.stdio.watch_output()
+        if autostart:
+            self._started()
 
     def _open_logger(self) -> None:
         spec = self.spec.get("log")
@@ -128,7 +145,11 @@ class Monitor:
         if self.started:
             return {"error": "already started"}
         if self.spec["mode"] == "container":
-            self.runtime.start(self.spec["id"])
+            def start() -> int:
+                self.runtime.start(self.spec["id"])
+                return self.pid
+
+            in_child(start)
         else:
             from ..runtime.exec import ExecOptions
 
@@ -136,9 +157,12 @@ class Monitor:
                 lambda: self.runtime.exec(self.spec["id"], self.spec["process"], self.stdio.options(ExecOptions))))
             self.stdio.runtime_ran()
             self.stdio.watch_output()
+        self._started()
+        return {"pid": self.pid}
+
+    def _started(self) -> None:
         self.started = True
         self.stdio.process_started()
-        return {"pid": self.pid}
 
     def _on_output(self, stream: int, data: bytes) -> None:
         """What the process wrote: to the json-file log, and to the clients that asked for it."""
