@@ -67,9 +67,6 @@ class Monitor:
         self.deleted = False
         self.start_deadline = time.monotonic() + float(spec.get("start_timeout") or START_TIMEOUT)
         self.logger = None
-        from ..runtime.runtime import Runtime
-
-        self.runtime = Runtime(spec["runtime_root"])
 
     # life
     def run(self) -> int:
@@ -100,6 +97,14 @@ class Monitor:
         os.close(self.status_fd)
         self._loop()
         return 0
+
+    @property
+    def runtime(self):
+        """The runtime library, made when needed: mostly in short-lived children, and at the end;
+        touching it for the container's whole life would only dirty shared pages."""
+        from ..runtime.runtime import Runtime
+
+        return Runtime(self.spec["runtime_root"])
 
     def _report(self, message: dict) -> None:
         try:
