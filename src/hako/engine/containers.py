@@ -571,8 +571,8 @@ class ContainerManager:
                     break
             if not await self._wait_exit(live, max(0.0, deadline - time.monotonic())):
                 raise SystemError(f"could not kill container {container.id} to remove it")
-        self._remove_files(container.id)
-        shutil.rmtree(self.monitor_dir(container.id), ignore_errors=True)
+        # The record is gone, so the container is: tell the waiters (`run --rm` waits for this)
+        # before the files go, which happens off the event loop.
         self._event(container, "destroy")
         if live.removed is not None and not live.removed.done():
             live.removed.set_result(None)
@@ -580,6 +580,11 @@ class ContainerManager:
             if not waiter.done():
                 waiter.set_result(container.state.exit_code)
         self.live.pop(container.id, None)
+        await asyncio.to_thread(self._remove_all_files, container.id)
+
+    def _remove_all_files(self, cid: str) -> None:
+        self._remove_files(cid)
+        shutil.rmtree(self.monitor_dir(cid), ignore_errors=True)
 
     def _remove_files(self, cid: str) -> None:
         try:
