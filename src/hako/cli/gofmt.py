@@ -6,21 +6,19 @@ from __future__ import annotations
 from hako.client import jsoncodec
 
 
-def go_quote(text: str) -> str:
-    """Go's strconv.Quote: double quotes, ``\\"`` ``\\\\`` escaped, control characters as
-    ``\\n``/``\\t``/``\\x01``/``\\u0085``, printable non-ASCII kept."""
+def go_quote(text: str, ascii_only: bool = False) -> str:
+    """Go's strconv.Quote (or QuoteToASCII, which escapes all non-ASCII): double quotes, ``\\"``
+    ``\\\\`` escaped, control characters as ``\\n``/``\\t``/``\\x01``/``\\u0085``."""
     out = ['"']
     for ch in text:
         code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
         elif ch in _SIMPLE_ESCAPES:
             out.append(_SIMPLE_ESCAPES[ch])
         elif code < 0x20 or code == 0x7F:
             out.append("\\x%02x" % code)
-        elif code < 0x80 or ch.isprintable():
+        elif code < 0x80 or (ch.isprintable() and not ascii_only):
             out.append(ch)
         elif code < 0x10000:
             out.append("\\u%04x" % code)

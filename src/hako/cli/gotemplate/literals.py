@@ -8,30 +8,7 @@ character and number literals a template contains.
 
 from __future__ import annotations
 
-
-def go_quote(text: str, ascii_only: bool = False) -> str:
-    """Go's strconv.Quote (or QuoteToASCII, which escapes all non-ASCII)."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif ch in _QUOTE_ESCAPES:
-            out.append(_QUOTE_ESCAPES[ch])
-        elif code < 0x20 or code == 0x7F:
-            out.append("\\x%02x" % code)
-        elif code < 0x80 or (ch.isprintable() and not ascii_only):
-            out.append(ch)
-        elif code < 0x10000:
-            out.append("\\u%04x" % code)
-        else:
-            out.append("\\U%08x" % code)
-    out.append('"')
-    return "".join(out)
-
-
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t",
-                  "\v": "\\v"}
+from ..gofmt import go_quote  # noqa: F401 - strconv.Quote lives with the CLI's other Go formatting
 
 
 def go_quote_rune(code: int, ascii_only: bool = False) -> str:
