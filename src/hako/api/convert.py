@@ -7,7 +7,10 @@ change behaviour (a device mapping, a memory swappiness …); unknown and newer 
 from __future__ import annotations
 
 import datetime
+import time
 
+from ..containers import ocispec
+from ..containers.imageconfig import merge_env
 from ..containers.model import (PAUSED, RESTARTING, RUNNING, Container, ContainerConfig, ExecConfig,
                                 Healthcheck, HostConfig, RestartPolicy, Ulimit)
 from ..errdefs import InvalidArgument, Unsupported
@@ -171,7 +174,7 @@ def _check_signal(value: str) -> None:
 def status_text(container: Container) -> str:
     """The STATUS column of `docker ps`: "Up 3 seconds", "Exited (0) 2 minutes ago" …"""
     state = container.state
-    now = __import__("time").time()
+    now = time.time()
     if state.status == RUNNING or state.status == PAUSED:
         text = "Up " + human_duration(now - state.started_at)
         if state.status == PAUSED:
@@ -202,10 +205,7 @@ def _health_json(container: Container) -> dict | None:
 def container_config_json(container: Container, image_config: dict) -> dict:
     cfg = container.config
     hostname = cfg.hostname or container.id[:12]
-    env = list(image_config.get("Env") or [])
-    for item in cfg.env:
-        key = item.split("=", 1)[0]
-        env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+    env = merge_env(image_config.get("Env"), cfg.env)
     labels = dict(image_config.get("Labels") or {})
     labels.update(cfg.labels)
     out = {
@@ -257,8 +257,8 @@ def host_config_json(container: Container) -> dict:
         "MemorySwappiness": None, "OomKillDisable": False, "PidsLimit": hc.pids_limit,
         "Ulimits": [{"Name": u.name, "Soft": u.soft, "Hard": u.hard} for u in hc.ulimits] or None,
         "CpuCount": 0, "CpuPercent": 0, "IOMaximumIOps": 0, "IOMaximumBandwidth": 0,
-        "MaskedPaths": None if hc.privileged else list(__import__("hako.containers.ocispec", fromlist=["x"]).MASKED_PATHS),
-        "ReadonlyPaths": None if hc.privileged else list(__import__("hako.containers.ocispec", fromlist=["x"]).READONLY_PATHS),
+        "MaskedPaths": None if hc.privileged else list(ocispec.MASKED_PATHS),
+        "ReadonlyPaths": None if hc.privileged else list(ocispec.READONLY_PATHS),
         "Init": hc.init or None,
     }
 
@@ -324,9 +324,7 @@ def container_json(container: Container, image_config: dict, graph_dirs: dict, s
 
 
 def _mount_json(bind: str) -> dict:
-    from ..containers.ocispec import parse_bind
-
-    b = parse_bind(bind)
+    b = ocispec.parse_bind(bind)
     return {"Type": "bind", "Source": b.source, "Destination": b.destination, "Mode": ",".join(bind.split(":")[2:]),
             "RW": not b.readonly, "Propagation": b.propagation}
 

@@ -10,6 +10,7 @@ import shutil
 import uuid
 
 from ..containers import ocispec
+from ..containers.imageconfig import merge_env
 from ..containers.model import PAUSED, RUNNING, Container, ExecConfig
 from ..errdefs import Conflict, InvalidArgument, NotFound
 from . import monitors
@@ -64,9 +65,7 @@ class ExecManager:
             # HOME follows the exec's user, unless the container's own env set it.
             if not any(item.startswith("HOME=") for item in container.config.env):
                 env = ocispec.with_home([e for e in env if not e.startswith("HOME=")], ocispec.home_dir(rootfs, uid))
-        for item in config.env:
-            key = item.split("=", 1)[0]
-            env = [e for e in env if e.split("=", 1)[0] != key] + [item]
+        env = merge_env(env, config.env)
         if config.tty and not any(e.startswith("TERM=") for e in env):
             env.append("TERM=xterm")
         process.update(args=list(config.cmd), env=env, terminal=config.tty,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import errno
 
-from ..linux import syscalls
+from ..linux import mountinfo, syscalls
 from .model import Mount
 
 # Words of mount(8)'s -o that are mount flags, not filesystem data.
@@ -20,27 +20,12 @@ _FLAGS = {"ro": syscalls.MS_RDONLY, "nosuid": syscalls.MS_NOSUID, "nodev": sysca
 MAX_MOUNT_DATA = 4095
 
 
-def unescape_mountinfo(field: str) -> str:
-    out, i = [], 0
-    while i < len(field):
-        octal = field[i + 1:i + 4]
-        if field[i] == "\\" and len(octal) == 3 and all(c in "01234567" for c in octal):
-            out.append(chr(int(octal, 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
+unescape_mountinfo = mountinfo.unescape
 
 
 def parse_mount_points(mountinfo_text: str) -> list[str]:
     """Mount points listed in a mountinfo text, in order (a path may appear more than once)."""
-    points = []
-    for line in mountinfo_text.splitlines():
-        fields = line.split(" ")
-        if len(fields) > 4:
-            points.append(unescape_mountinfo(fields[4]))
-    return points
+    return [m.mount_point for m in mountinfo.parse(mountinfo_text)]
 
 
 def mount_points() -> list[str]:

@@ -29,8 +29,8 @@ from __future__ import annotations
 import errno
 import os
 import time
+from ...linux import mountinfo
 from ..errors import HakoRuntimeError
-from ..record import Record
 
 DEFAULT_PARENT = "/hako"
 
@@ -192,45 +192,9 @@ def poll(done, timeout: float) -> bool:
 
 # ---- where the hierarchies are ---------------------------------------------------------------
 
-class Mount(Record):
-    """One line of /proc/self/mountinfo (proc(5)), the fields cgroups need."""
-
-    mount_point: str
-    root: str
-    fstype: str
-    super_options: tuple[str, ...]
-
-
-def parse_mountinfo(text: str) -> list[Mount]:
-    mounts = []
-    for line in text.splitlines():
-        fields = line.split()
-        if "-" not in fields[6:]:
-            continue
-        sep = fields.index("-", 6)  # optional fields (shared:N ...) end with a lone "-"
-        if len(fields) < sep + 4:
-            continue
-        mounts.append(Mount(
-            mount_point=_unescape(fields[4]),
-            root=_unescape(fields[3]),
-            fstype=fields[sep + 1],
-            super_options=tuple(fields[sep + 3].split(",")),
-        ))
-    return mounts
-
-
-def _unescape(field: str) -> str:
-    # The kernel writes space, tab, newline and backslash in paths as \040-style octal escapes.
-    out, i = [], 0
-    while i < len(field):
-        chunk = field[i + 1:i + 4]
-        if field[i] == "\\" and len(chunk) == 3 and all(c in "01234567" for c in chunk):
-            out.append(chr(int(chunk, 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
+# The mount table is read by hako.linux.mountinfo; these names stay for cgroups' callers.
+Mount = mountinfo.Mount
+parse_mountinfo = mountinfo.parse
 
 
 def v1_mount_points(mounts: list[Mount], root: str, controllers: tuple[str, ...]) -> dict[str, str]:
