@@ -2,26 +2,21 @@
 
 It starts hakod on its default socket if none answers there (and leaves it running, as a service
 would be), imports busybox:latest built from the host's static busybox if the image is missing,
-then runs the greeting with the hako CLI.
+then runs the greeting — all through the hako CLI, as a user would.
 """
 
 from __future__ import annotations
 
-import http.client
-import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tarfile
 import tempfile
 import time
-import urllib.parse
 
 from .images.busybox import build_rootfs
 
-SOCKET = "/run/hako/hako.sock"
 LOG = "/var/log/hako/hakod.log"
 GREETING = (
     'echo "Hello from hako! I am PID $$ in container $(hostname), '
@@ -29,31 +24,15 @@ GREETING = (
 )
 
 
-class _Unix(http.client.HTTPConnection):
-    def __init__(self, path: str):
-        super().__init__("localhost", timeout=60)
-        self.socket_path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.connect(self.socket_path)
-
-
-def _call(method: str, path: str, body: bytes | None = None) -> tuple[int, bytes]:
-    conn = _Unix(SOCKET)
-    try:
-        conn.request(method, path, body=body)
-        resp = conn.getresponse()
-        return resp.status, resp.read()
-    finally:
-        conn.close()
+def _hako(*args: str, quiet: bool = True) -> int:
+    """Run the hako CLI, as a user would."""
+    hako = os.path.join(os.path.dirname(sys.executable), "hako")
+    out = subprocess.DEVNULL if quiet else None
+    return subprocess.run([hako, *args], stdout=out, stderr=out).returncode
 
 
 def _ping() -> bool:
-    try:
-        return _call("GET", "/_ping")[0] == 200
-    except OSError:
-        return False
+    return _hako("version") == 0
 
 
 def _start_hakod() -> None:
@@ -71,12 +50,9 @@ def _import_busybox() -> None:
         tar_path = os.path.join(top, "busybox.tar")
         with tarfile.open(tar_path, "w") as tar:
             tar.add(rootfs, arcname=".")
-        changes = urllib.parse.quote('CMD ["sh"]')
-        with open(tar_path, "rb") as f:
-            status, body = _call("POST", f"/images/create?fromSrc=-&repo=busybox&tag=latest&changes={changes}", f.read())
-        if status != 200:
-            raise RuntimeError(f"importing busybox failed: {body.decode(errors='replace')}")
-        print(f"imported busybox:latest ({json.loads(body.splitlines()[-1])['status'][7:19]})", file=sys.stderr)
+        if _hako("import", "-c", 'CMD ["sh"]', tar_path, "busybox:latest") != 0:
+            raise RuntimeError("importing busybox failed")
+        print("imported busybox:latest", file=sys.stderr)
     finally:
         shutil.rmtree(top, ignore_errors=True)
 
@@ -90,10 +66,9 @@ def main() -> int:
                 print(f"hakod did not start; see {LOG}", file=sys.stderr)
                 return 1
             time.sleep(0.05)
-    if _call("GET", "/images/busybox:latest/json")[0] == 404:
+    if _hako("image", "inspect", "busybox:latest") != 0:
         _import_busybox()
-    hako = os.path.join(os.path.dirname(sys.executable), "hako")
-    return subprocess.run([hako, "run", "--rm", "--hostname", "hako-demo", "busybox", "sh", "-c", GREETING]).returncode
+    return _hako("run", "--rm", "--hostname", "hako-demo", "busybox", "sh", "-c", GREETING, quiet=False)
 
 
 if __name__ == "__main__":

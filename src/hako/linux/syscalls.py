@@ -69,6 +69,7 @@ _libc.setns.argtypes = (ctypes.c_int, ctypes.c_int)
 _libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
 _libc.setdomainname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
 _libc.sethostname.argtypes = (ctypes.c_char_p, ctypes.c_size_t)
+_libc.syncfs.argtypes = (ctypes.c_int,)
 
 
 def _check(result: int, what: str, path: str | None = None) -> int:
@@ -96,6 +97,11 @@ def umount(target: str, flags: int = 0) -> None:
 
 def pivot_root(new_root: str, put_old: str) -> None:
     _check(_libc.syscall(_SYS_pivot_root, _b(new_root), _b(put_old)), "pivot_root", new_root)
+
+
+def syncfs(fd: int, path: str | None = None) -> None:
+    """Flush every dirty file of the filesystem holding the open ``fd`` (syncfs(2))."""
+    _check(_libc.syncfs(fd), "syncfs", path)
 
 
 def unshare(flags: int) -> None:

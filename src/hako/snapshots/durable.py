@@ -5,26 +5,20 @@ but after a power cut the kernel may have written the rename before the data it 
 store therefore flushes a new layer's filesystem (syncfs(2): one call for all of its files, where
 fsync per file would cost a journal commit each), then renames, then fsyncs the parent directory
 so that the rename itself is on disk.
-
-syncfs is called through ctypes because os has no wrapper; it belongs with hako.linux.syscalls.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syncfs.argtypes = (ctypes.c_int,)
+from ..linux import syscalls
 
 
 def syncfs(path: str) -> None:
     """Flush every dirty file of the filesystem holding ``path``."""
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        if _libc.syncfs(fd) < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, f"syncfs: {os.strerror(err)}", path)
+        syscalls.syncfs(fd, path)
     finally:
         os.close(fd)
 
