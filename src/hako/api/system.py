@@ -156,16 +156,15 @@ def event_json(event) -> dict:
 
 
 def _matches(event, filters: dict[str, list[str]]) -> bool:
+    """Docker's event filters: every key given must match (values of one key are alternatives)."""
     for key, values in filters.items():
         if key == "type" and event.type not in values:
             return False
         if key == "event" and event.action.split(":")[0] not in values and event.action not in values:
             return False
-        if key in ("container", "image") and event.type == key:
-            if not any(v in (event.actor_id, event.attributes.get("name"), event.attributes.get("image"))
-                       or event.actor_id.startswith(v) for v in values):
-                return False
-        if key in ("container", "image") and event.type != key and key != "image":
+        if key == "container" and not (event.type == "container" and _refers_to(event, values)):
+            return False
+        if key == "image" and not _about_image(event, values):
             return False
         if key == "label":
             for want in values:
@@ -173,6 +172,19 @@ def _matches(event, filters: dict[str, list[str]]) -> bool:
                 if k not in event.attributes or (v and event.attributes[k] != v):
                     return False
     return True
+
+
+def _refers_to(event, values: list[str]) -> bool:
+    """The event's actor by id, id prefix or name."""
+    return any(v == event.actor_id or event.actor_id.startswith(v) or v == event.attributes.get("name")
+               for v in values)
+
+
+def _about_image(event, values: list[str]) -> bool:
+    """An image event about one of ``values``, or a container event of a container made from one."""
+    if event.type == "image":
+        return _refers_to(event, values) or event.attributes.get("image") in values
+    return event.type == "container" and event.attributes.get("image") in values
 
 
 async def events(request: web.Request) -> web.StreamResponse:
