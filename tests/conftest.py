@@ -142,3 +142,22 @@ def hakod(hakod_session):
             break
         _time.sleep(0.1)
     assert not leaks, f"left behind: {leaks}"
+
+
+@pytest.fixture(scope="session")
+def registry():
+    """A real registry (Debian's docker-registry) on 127.0.0.1, anonymous and plain HTTP."""
+    from tests.registry_servers import RegistryServer
+
+    with RegistryServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def auth_registry():
+    """A real registry with htpasswd Basic auth; `.username` and `.password` log in."""
+    from tests.registry_servers import RegistryServer
+
+    with RegistryServer(auth="htpasswd", users={"hako": "s3cret-pass"}) as server:
+        server.username, server.password = "hako", "s3cret-pass"
+        yield server

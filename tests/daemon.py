@@ -107,8 +107,8 @@ class Daemon:
             conn.close()
 
     def docker(self, *args: str, input: bytes | str | None = None, timeout: float = 60,
-               check: bool = False) -> subprocess.CompletedProcess:
-        result = subprocess.run([DOCKER, *args], env=self.env, input=input, capture_output=True,
+               check: bool = False, env: dict | None = None) -> subprocess.CompletedProcess:
+        result = subprocess.run([DOCKER, *args], env={**self.env, **(env or {})}, input=input, capture_output=True,
                                 timeout=timeout, text=not isinstance(input, bytes))
         if check and result.returncode != 0:
             raise AssertionError(f"docker {' '.join(args)} failed ({result.returncode}): {result.stderr}")
@@ -183,7 +183,28 @@ class Daemon:
                         found.append(f"cgroup {root}/{sub}")
         for pid in monitor_pids(self.exec_root):
             found.append(f"monitor process {pid}")
+        found += network_leaks(self)
         return found
+
+    def bridges(self) -> list[str]:
+        """The kernel bridges of this daemon's networks (the default one is named after its exec root)."""
+        import hashlib
+        import sqlite3
+
+        names = ["hk" + hashlib.sha1(self.exec_root.encode()).hexdigest()[:8]]
+        try:
+            db = sqlite3.connect(f"file:{os.path.join(self.data_root, 'hako.db')}?mode=ro", uri=True)
+            try:
+                rows = db.execute("SELECT data FROM networks").fetchall()
+            finally:
+                db.close()
+            names += [json.loads(d)["bridge"] for (d,) in rows if json.loads(d).get("bridge")]
+        except sqlite3.Error:
+            pass
+        return sorted(set(names))
+
+    def nft_table(self) -> str:
+        return "hako_" + self.bridges()[0]
 
     def _force_cleanup(self) -> None:
         for pid in monitor_pids(self.exec_root):
@@ -203,8 +224,27 @@ class Daemon:
                     os.rmdir(root)
                 except OSError:
                     pass
+        for bridge in self.bridges():
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True)
+        subprocess.run(["nft", "delete", "table", "ip", self.nft_table()], capture_output=True)
         shutil.rmtree(self.base, ignore_errors=True)
         shutil.rmtree(self.exec_root, ignore_errors=True)
+
+
+def network_leaks(daemon: "Daemon") -> list[str]:
+    """veth pairs still plugged into the daemon's bridges, and NAT rules for published ports.
+    (Network namespaces are files mounted under the exec root: the mount check sees them.)"""
+    found = []
+    bridges = set(daemon.bridges())
+    links = json.loads(subprocess.run(["ip", "-j", "link", "show"], capture_output=True, text=True).stdout or "[]")
+    for link in links:
+        if link.get("master") in bridges:
+            found.append(f"veth {link['ifname']} on {link['master']}")
+    out = subprocess.run(["nft", "list", "chain", "ip", daemon.nft_table(), "published"], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        if "dnat to" in line:
+            found.append(f"nft rule {line.strip()}")
+    return found
 
 
 def monitor_pids(exec_root: str) -> list[int]:

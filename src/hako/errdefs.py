@@ -2,6 +2,7 @@
 
     HakoError
     ├── InvalidArgument   400  bad input: malformed JSON, an invalid name, an impossible limit
+    ├── Unauthorized      401  a registry refused the credentials (or wanted some)
     ├── Forbidden         403
     ├── NotFound          404  no such container, image, exec …
     ├── Conflict          409  a name in use, an image used by a container, a running container
@@ -19,6 +20,10 @@ class HakoError(Exception):
 
 class InvalidArgument(HakoError):
     status = 400
+
+
+class Unauthorized(HakoError):
+    status = 401
 
 
 class Forbidden(HakoError):

@@ -24,6 +24,10 @@ def parse_args(argv):
     parser.add_argument("-l", "--log-level", choices=sorted(LEVELS), help="logging level")
     parser.add_argument("-D", "--debug", action="store_true", default=None, help="debug mode")
     parser.add_argument("--cgroup-parent", help="parent cgroup of every container (default /hako)")
+    parser.add_argument("--insecure-registry", action="append", dest="insecure_registries",
+                        help="registry reachable over plain HTTP or unverified TLS (host:port or CIDR)")
+    parser.add_argument("--registry-mirror", action="append", dest="registry_mirrors",
+                        help="registry mirror to try before docker.io (URL)")
     parser.add_argument("-v", "--version", action="store_true", help="print the version and exit")
     return parser.parse_args(argv)
 
@@ -40,7 +44,9 @@ def main(argv=None) -> int:
     try:
         config = config_mod.load(args.config_file, {"hosts": args.hosts, "data_root": args.data_root,
                                                     "exec_root": args.exec_root, "log_level": args.log_level,
-                                                    "debug": args.debug, "cgroup_parent": args.cgroup_parent})
+                                                    "debug": args.debug, "cgroup_parent": args.cgroup_parent,
+                                                    "insecure_registries": args.insecure_registries,
+                                                    "registry_mirrors": args.registry_mirrors})
     except ValueError as exc:
         print(f"hakod: {exc}", file=sys.stderr)
         return 1

@@ -111,7 +111,8 @@ async def list_containers(request: web.Request) -> web.Response:
         selected = [c for c in selected if c.state.status in (RUNNING, PAUSED, "restarting")]
     if limit and limit > 0:
         selected = selected[:limit]
-    return json_response([convert.container_summary(c, _image_name(engine, c), _size(engine, c, with_size))
+    return json_response([convert.container_summary(c, _image_name(engine, c), _size(engine, c, with_size),
+                                                    engine.networks.view(c))
                               for c in selected])
 
 
@@ -121,7 +122,8 @@ async def inspect(request: web.Request) -> web.Response:
     image = engine.images.images.get(container.image_id)
     rw = _graph_dirs(engine, container.id)
     size = _size(engine, container, query_bool(request, "size"))
-    body = convert.container_json(container, image.run_config if image else {}, rw, size)
+    body = convert.container_json(container, image.run_config if image else {}, rw, size,
+                                  engine.networks.view(container))
     body["ExecIDs"] = [e.id for e in engine.execs.execs.values() if e.container_id == container.id] or None
     return json_response(body)
 
@@ -177,7 +179,7 @@ async def remove(request: web.Request) -> web.Response:
     container = _container(request)
     if query_bool(request, "link"):
         raise InvalidArgument("Conflict, cannot remove the default link name of the container")
-    await engine.containers.remove(container, query_bool(request, "force"))
+    await engine.containers.remove(container, query_bool(request, "force"), query_bool(request, "v"))
     engine.execs.forget_container(container.id)
     return _no_content()
 

@@ -15,6 +15,8 @@ from ..containers.model import (PAUSED, RESTARTING, RUNNING, Container, Containe
                                 Healthcheck, HostConfig, RestartPolicy, Ulimit)
 from ..errdefs import InvalidArgument, Unsupported
 from ..humanize import human_duration
+from . import mounts_json
+from . import networks as network_json
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -70,12 +72,11 @@ def _dict(value, field: str) -> dict:
 
 # Fields of HostConfig that would change what the container is, which hako does not do yet.
 _UNSUPPORTED_HOST = {
-    "Devices": "device mappings", "DeviceRequests": "device requests", "PortBindings": "published ports",
-    "Links": "links", "Dns": "--dns", "DnsSearch": "--dns-search", "ExtraHosts": "--add-host",
-    "VolumesFrom": "--volumes-from", "Mounts": "--mount", "Tmpfs": "--tmpfs", "Sysctls": "--sysctl",
+    "Devices": "device mappings", "DeviceRequests": "device requests", "Links": "links",
+    "Sysctls": "--sysctl",
     "CpuRealtimePeriod": "real-time CPU periods", "IOMaximumBandwidth": "IO limits",
     "BlkioWeight": "block IO weight", "BlkioDeviceReadBps": "block IO limits",
-    "BlkioDeviceWriteBps": "block IO limits", "PublishAllPorts": "-P (publish all ports)",
+    "BlkioDeviceWriteBps": "block IO limits",
     "UsernsMode": "user namespace modes", "Runtime": "other runtimes",
 }
 
@@ -122,6 +123,9 @@ def parse_create(body: dict) -> Container:
     console = host.get("ConsoleSize") or [0, 0]
     host_config = HostConfig(
         binds=_list(host.get("Binds"), "HostConfig.Binds"),
+        mounts=mounts_json.parse_mounts(host.get("Mounts")),
+        tmpfs={str(k): str(v) for k, v in _dict(host.get("Tmpfs"), "HostConfig.Tmpfs").items()},
+        volumes_from=_list(host.get("VolumesFrom"), "HostConfig.VolumesFrom"),
         memory=_int(host.get("Memory"), "HostConfig.Memory"),
         memory_reservation=_int(host.get("MemoryReservation"), "HostConfig.MemoryReservation"),
         memory_swap=_int(host.get("MemorySwap"), "HostConfig.MemorySwap"),
@@ -143,6 +147,12 @@ def parse_create(body: dict) -> Container:
         auto_remove=bool(host.get("AutoRemove")),
         restart_policy=RestartPolicy(restart.get("Name") or "no", _int(restart.get("MaximumRetryCount"), "MaximumRetryCount")),
         network_mode=host.get("NetworkMode") or "default",
+        port_bindings=network_json.parse_port_bindings(host.get("PortBindings")),
+        publish_all_ports=bool(host.get("PublishAllPorts")),
+        dns=_list(host.get("Dns"), "HostConfig.Dns"),
+        dns_search=_list(host.get("DnsSearch"), "HostConfig.DnsSearch"),
+        dns_options=_list(host.get("DnsOptions"), "HostConfig.DnsOptions"),
+        extra_hosts=_list(host.get("ExtraHosts"), "HostConfig.ExtraHosts"),
         log_type=log_config.get("Type") or "json-file",
         log_opts={str(k): str(v) for k, v in _dict(log_config.get("Config"), "LogConfig.Config").items()},
         console_size=(int(console[0] or 0), int(console[1] or 0)) if isinstance(console, list) and len(console) == 2 else (0, 0),
@@ -155,7 +165,8 @@ def parse_create(body: dict) -> Container:
 
         if not hasattr(resource, "RLIMIT_" + ulimit.name.upper()):
             raise InvalidArgument(f"invalid ulimit type: {ulimit.name}")
-    return Container(id="", name="", image_id=config.image, config=config, host_config=host_config)
+    return Container(id="", name="", image_id=config.image, config=config, host_config=host_config,
+                     networking=network_json.parse_networking(body))
 
 
 def _health(value: dict) -> Healthcheck:
@@ -239,13 +250,17 @@ def host_config_json(container: Container) -> dict:
     return {
         "Binds": hc.binds or None, "ContainerIDFile": "",
         "LogConfig": {"Type": hc.log_type, "Config": hc.log_opts},
-        "NetworkMode": hc.network_mode, "PortBindings": {},
+        "NetworkMode": hc.network_mode,
+        "PortBindings": {k: [{"HostIp": ip, "HostPort": port} for ip, port in v] for k, v in hc.port_bindings.items()},
         "RestartPolicy": {"Name": hc.restart_policy.name, "MaximumRetryCount": hc.restart_policy.maximum_retry_count},
-        "AutoRemove": hc.auto_remove, "VolumeDriver": "", "VolumesFrom": None,
+        "AutoRemove": hc.auto_remove, "VolumeDriver": "", "VolumesFrom": hc.volumes_from or None,
+        **({"Mounts": mounts_json.mounts_json(hc.mounts)} if hc.mounts else {}),
+        **({"Tmpfs": hc.tmpfs} if hc.tmpfs else {}),
         "ConsoleSize": list(hc.console_size), "CapAdd": hc.cap_add or None, "CapDrop": hc.cap_drop or None,
-        "CgroupnsMode": "host", "Dns": [], "DnsOptions": [], "DnsSearch": [], "ExtraHosts": None,
+        "CgroupnsMode": "host", "Dns": hc.dns, "DnsOptions": hc.dns_options, "DnsSearch": hc.dns_search,
+        "ExtraHosts": hc.extra_hosts or None,
         "GroupAdd": None, "IpcMode": "private", "Cgroup": "", "Links": None, "OomScoreAdj": 0,
-        "PidMode": "", "Privileged": hc.privileged, "PublishAllPorts": False,
+        "PidMode": "", "Privileged": hc.privileged, "PublishAllPorts": hc.publish_all_ports,
         "ReadonlyRootfs": hc.readonly_rootfs, "SecurityOpt": hc.security_opt or None, "UTSMode": "",
         "UsernsMode": "", "ShmSize": hc.shm_size or 67108864, "Runtime": "hako",
         "Isolation": "", "CpuShares": hc.cpu_shares, "Memory": hc.memory, "NanoCpus": hc.nano_cpus,
@@ -263,7 +278,10 @@ def host_config_json(container: Container) -> dict:
     }
 
 
-def network_settings_json(container: Container) -> dict:
+def network_settings_json(container: Container, networks=None) -> dict:
+    """NetworkSettings; ``networks`` is the network manager's view of the container."""
+    if networks is not None:
+        return network_json.network_settings_json(container, networks)
     mode = container.host_config.network_mode
     networks = {}
     if mode in ("host", "none"):
@@ -283,7 +301,8 @@ def _endpoint() -> dict:
             "GlobalIPv6Address": "", "GlobalIPv6PrefixLen": 0, "DriverOpts": None, "DNSNames": None}
 
 
-def container_json(container: Container, image_config: dict, graph_dirs: dict, size: tuple | None = None) -> dict:
+def container_json(container: Container, image_config: dict, graph_dirs: dict, size: tuple | None = None,
+                   networks=None) -> dict:
     """`GET /containers/{id}/json`, Docker's shape."""
     state = container.state
     status = state.status
@@ -311,9 +330,9 @@ def container_json(container: Container, image_config: dict, graph_dirs: dict, s
         "ExecIDs": None,
         "HostConfig": host_config_json(container),
         "GraphDriver": {"Data": graph_dirs, "Name": "overlay2"},
-        "Mounts": [_mount_json(b) for b in container.host_config.binds],
+        "Mounts": [mounts_json.mount_point_json(p) for p in container.mounts],
         "Config": container_config_json(container, image_config),
-        "NetworkSettings": network_settings_json(container),
+        "NetworkSettings": network_settings_json(container, networks),
     }
     health = _health_json(container)
     if health is not None:
@@ -321,12 +340,6 @@ def container_json(container: Container, image_config: dict, graph_dirs: dict, s
     if size is not None:
         out["SizeRw"], out["SizeRootFs"] = size
     return out
-
-
-def _mount_json(bind: str) -> dict:
-    b = ocispec.parse_bind(bind)
-    return {"Type": "bind", "Source": b.source, "Destination": b.destination, "Mode": ",".join(bind.split(":")[2:]),
-            "RW": not b.readonly, "Propagation": b.propagation}
 
 
 def summary_command(path: str, args: list[str]) -> str:
@@ -337,16 +350,18 @@ def summary_command(path: str, args: list[str]) -> str:
     return path + " " + " ".join(f"'{a}'" if " " in a else a for a in args)
 
 
-def container_summary(container: Container, image_name: str, size: tuple | None = None) -> dict:
+def container_summary(container: Container, image_name: str, size: tuple | None = None, networks=None) -> dict:
     """An entry of `GET /containers/json`."""
     out = {
         "Id": container.id, "Names": ["/" + container.name], "Image": image_name,
         "ImageID": container.image_id, "Command": summary_command(container.path, container.args),
-        "Created": int(container.created), "Ports": [], "Labels": container.config.labels,
+        "Created": int(container.created),
+        "Ports": network_json.summary_ports(container, networks) if networks is not None else [],
+        "Labels": container.config.labels,
         "State": container.state.status, "Status": status_text(container),
         "HostConfig": {"NetworkMode": container.host_config.network_mode},
-        "NetworkSettings": {"Networks": network_settings_json(container)["Networks"]},
-        "Mounts": [_mount_json(b) for b in container.host_config.binds],
+        "NetworkSettings": {"Networks": network_settings_json(container, networks)["Networks"]},
+        "Mounts": [mounts_json.mount_point_json(p) for p in container.mounts],
     }
     if size is not None:
         out["SizeRw"], out["SizeRootFs"] = size
@@ -382,9 +397,9 @@ def image_json(image, layers_diff_ids: list[str], graph: dict) -> dict:
     config = image.config
     run = config.get("config") or {}
     return {
-        "Id": image.id, "RepoTags": list(image.repo_tags), "RepoDigests": [], "Parent": "",
+        "Id": image.id, "RepoTags": list(image.repo_tags), "RepoDigests": list(image.repo_digests), "Parent": "",
         "Comment": (config.get("history") or [{}])[-1].get("comment", ""),
-        "Created": config.get("created", ""), "DockerVersion": "", "Author": config.get("author", ""),
+        "Created": config.get("created", ""), "DockerVersion": config.get("docker_version", ""), "Author": config.get("author", ""),
         "Config": _image_run_config(run), "Architecture": config.get("architecture", ""),
         "Os": config.get("os", "linux"), "Size": image.size, "VirtualSize": image.size,
         "GraphDriver": {"Data": graph, "Name": "overlay2"},
@@ -402,7 +417,7 @@ def _image_run_config(run: dict) -> dict:
                 "Cmd": None, "Image": "", "Volumes": None, "WorkingDir": "", "Entrypoint": None,
                 "OnBuild": None, "Labels": None}
     out = {k: run.get(k, defaults[k]) for k in keys}
-    for extra in ("ExposedPorts", "StopSignal", "Healthcheck"):
+    for extra in ("ExposedPorts", "StopSignal", "Healthcheck", "Shell"):
         if extra in run:
             out[extra] = run[extra]
     return out
@@ -435,6 +450,6 @@ def history_entry(entry: dict) -> dict:
 
 def image_summary(image) -> dict:
     return {"Id": image.id, "ParentId": "", "RepoTags": list(image.repo_tags),
-            "RepoDigests": [], "Created": unix_seconds(image.created), "Size": image.size, "SharedSize": -1, "VirtualSize": image.size,
+            "RepoDigests": list(image.repo_digests), "Created": unix_seconds(image.created), "Size": image.size, "SharedSize": -1, "VirtualSize": image.size,
             "Labels": (image.run_config.get("Labels") or None), "Containers": -1}
 

@@ -8,7 +8,7 @@ import json
 
 from aiohttp import web
 
-from ..errdefs import InvalidArgument, NotFound
+from ..errdefs import InvalidArgument
 from . import convert
 from .server import json_response, COMMON_HEADERS, query_bool, query_filters
 
@@ -114,17 +114,13 @@ async def remove(request: web.Request) -> web.Response:
 
 
 async def create(request: web.Request) -> web.StreamResponse:
-    """`fromSrc=-` imports the request body; pulling from registries is the distribution issue's."""
+    """`fromImage` pulls from a registry; `fromSrc=-` imports the request body."""
     engine = _engine(request)
     source = request.query.get("fromSrc")
     if request.query.get("fromImage"):
-        from ..images import reference
+        from . import distribution
 
-        name = request.query["fromImage"]
-        tag_ = request.query.get("tag")
-        ref = reference.parse(name if not tag_ else f"{name}:{tag_}" if "@" not in tag_ else f"{name}@{tag_}")
-        raise NotFound(f"pull access denied for {ref.repository}, repository does not exist or may require "
-                       "'docker login': hako cannot pull from registries yet (use `hako import`)")
+        return await distribution.pull(request)
     if source != "-":
         raise InvalidArgument("importing from a URL is not supported: use fromSrc=- with the tar as the body")
     repo = request.query.get("repo") or ""

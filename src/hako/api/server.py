@@ -158,10 +158,21 @@ def make_app(engine) -> web.Application:
     app = web.Application(middlewares=[docker_middleware], client_max_size=1 << 40)
     app["engine"] = engine
     router = Router(app)
-    from . import containers, execs, images, system
+    from . import containers, distribution, execs, images, system
 
     system.register(router)
     containers.register(router)
     execs.register(router)
+    distribution.register(router)
     images.register(router)
+    from . import container_archive, volumes
+
+    volumes.register(router)
+    container_archive.register(router)
+    from . import networks
+
+    networks.register(router)
+    from . import build
+
+    build.register(router)
     return app

@@ -26,11 +26,6 @@ def register(router) -> None:
     router.add("GET", "/info", info)
     router.add("GET", "/events", events)
     router.add("GET", "/system/df", disk_usage)
-    # `docker system prune` calls these between containers and images; hako has no user-defined
-    # networks and no build cache yet, so there is never anything to delete. (The network and
-    # build modules take these routes over when they arrive.)
-    router.add("POST", "/networks/prune", prune_networks)
-    router.add("POST", "/build/prune", prune_build_cache)
     for method in ("GET", "POST", "DELETE"):
         router.add(method, "/swarm{tail:.*}", not_a_swarm)
         router.add(method, "/nodes{tail:.*}", not_a_swarm)
@@ -95,7 +90,7 @@ async def info(request: web.Request) -> web.Response:
         "ContainersPaused": paused, "ContainersStopped": len(containers) - running - paused,
         "Images": len(engine.images.images), "Driver": "overlay2",
         "DriverStatus": [["Backing Filesystem", "extfs"], ["Supports d_type", "true"]],
-        "Plugins": {"Volume": ["local"], "Network": ["host", "null"], "Authorization": None,
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"], "Authorization": None,
                     "Log": ["json-file", "none"]},
         "MemoryLimit": True, "SwapLimit": True, "KernelMemoryTCP": False, "CpuCfsPeriod": True,
         "CpuCfsQuota": True, "CPUShares": True, "CPUSet": True, "PidsLimit": True, "IPv4Forwarding": True,
@@ -219,16 +214,6 @@ async def events(request: web.Request) -> web.StreamResponse:
     finally:
         engine.events.unsubscribe(queue)
     return response
-
-
-async def prune_networks(request: web.Request) -> web.Response:
-    query_filters(request)          # a malformed filter is still a 400
-    return json_response({"NetworksDeleted": None})
-
-
-async def prune_build_cache(request: web.Request) -> web.Response:
-    query_filters(request)
-    return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
 
 
 async def disk_usage(request: web.Request) -> web.Response:

@@ -61,6 +61,7 @@ CONTAINER_FLAGS = (
     Flag("hostname", "h", STRING, help="Container host name"),
     Flag("init", None, BOOL, help="Run an init inside the container that forwards signals and reaps processes"),
     Flag("interactive", "i", BOOL, help="Keep STDIN open even if not attached"),
+    Flag("ip", None, STRING, help="IPv4 address (e.g., 172.30.100.104)"),
     Flag("ipc", None, STRING, help="IPC mode to use"),
     Flag("label", "l", LIST, help="Set meta data on a container"),
     Flag("label-file", None, LIST, help="Read in a line delimited file of labels"),
@@ -70,9 +71,12 @@ CONTAINER_FLAGS = (
     Flag("memory-reservation", None, BYTES, help="Memory soft limit"),
     Flag("memory-swap", None, MEMSWAP, help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap"),
     Flag("memory-swappiness", None, INT, default=-1, help="Tune container memory swappiness (0 to 100) (default -1)"),
+    Flag("mount", None, LIST, help="Attach a filesystem mount to the container"),
     Flag("name", None, STRING, help="Assign a name to the container"),
     Flag("network", None, STRING, help="Connect a container to a network"),
     Flag("net", None, STRING, dest="network", hidden=True),
+    Flag("network-alias", None, LIST, help="Add network-scoped alias for the container"),
+    Flag("net-alias", None, LIST, dest="network_alias", hidden=True),
     Flag("no-healthcheck", None, BOOL, help="Disable any container-specified HEALTHCHECK"),
     Flag("oom-kill-disable", None, BOOL, help="Disable OOM Killer"),
     Flag("oom-score-adj", None, INT, help="Tune host's OOM preferences (-1000 to 1000)"),
@@ -171,6 +175,10 @@ def build_create_request(opts: dict, args: list[str], *, environ, detach: bool,
         body["StopTimeout"] = opts["stop_timeout"]
     body["HostConfig"] = host_config(opts, binds, bindings, network, console_size)
     endpoints = {"default": dict(_DEFAULT_ENDPOINT)} if network == "default" else {}
+    if opts["ip"] or opts["network_alias"]:
+        endpoint = endpoints.setdefault(network, dict(_DEFAULT_ENDPOINT))
+        endpoint["IPAMConfig"] = {"IPv4Address": opts["ip"]} if opts["ip"] else None
+        endpoint["Aliases"] = list(opts["network_alias"]) or None
     body["NetworkingConfig"] = {"EndpointsConfig": endpoints}
     return opts["name"], body
 
@@ -209,6 +217,13 @@ def host_config(opts: dict, binds, bindings, network: str, console_size) -> dict
         "ReadonlyRootfs": opts["read_only"],
         "SecurityOpt": opts["security_opt"] or None,
     }
+    if opts["mount"]:
+        from .mountopt import parse_mount
+
+        try:
+            hc["Mounts"] = [parse_mount(m) for m in opts["mount"]]
+        except ValueError as exc:
+            raise OptionError(f'invalid argument "{opts["mount"][-1]}" for "--mount" flag: {exc}') from None
     if opts["tmpfs"]:
         hc["Tmpfs"] = {path: options for path, _, options in (t.partition(":") for t in opts["tmpfs"])}
     hc["UTSMode"] = opts["uts"]

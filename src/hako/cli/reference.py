@@ -64,3 +64,77 @@ def familiar_string(ref: str) -> str:
     if digest:
         text += "@" + digest
     return text
+
+
+class Named:
+    """A reference checked as docker's ParseNormalizedNamed checks it: ``domain``, ``path``
+    (``library/busybox``), ``tag`` and ``digest`` ("" when absent)."""
+
+    __slots__ = ("domain", "path", "tag", "digest")
+
+    def __init__(self, domain: str, path: str, tag: str = "", digest: str = "") -> None:
+        self.domain, self.path, self.tag, self.digest = domain, path, tag, digest
+
+    @property
+    def name(self) -> str:
+        """``docker.io/library/busybox``: what the API's ``fromImage`` and push path take."""
+        return f"{self.domain}/{self.path}"
+
+    @property
+    def name_only(self) -> bool:
+        return not self.tag and not self.digest
+
+    def with_default_tag(self) -> "Named":
+        return self if not self.name_only else Named(self.domain, self.path, "latest")
+
+    def __str__(self) -> str:
+        """``docker.io/library/busybox:latest`` (reference.String, the line pull prints last)."""
+        return self.name + (f":{self.tag}" if self.tag else "") + (f"@{self.digest}" if self.digest else "")
+
+
+_PATTERNS = None
+
+
+def _patterns():
+    global _PATTERNS
+    if _PATTERNS is None:
+        import re  # only for commands that parse references, not on `run`'s path
+        domain_part = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+        domain = rf"(?:{domain_part}(?:\.{domain_part})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+        component = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+        tag = r"[\w][\w.-]{0,127}"
+        digest = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
+        _PATTERNS = (re.compile(rf"^((?:{domain}/)?{component}(?:/{component})*)(?::({tag}))?(?:@({digest}))?$", re.ASCII),
+                     re.compile(r"^[a-f0-9]{64}$"), re.compile(r"[A-Z]"))
+    return _PATTERNS
+
+
+def parse_named(ref: str) -> Named:
+    """docker's reference.ParseNormalizedNamed; ValueError with docker's message."""
+    reference, identifier, upper = _patterns()
+    if identifier.match(ref):
+        raise ValueError(f"invalid repository name ({ref}), cannot specify 64-byte hexadecimal strings")
+    first, sep, rest = ref.partition("/")
+    if not sep or (not any(c in first for c in ".:") and first != "localhost" and first.lower() == first):
+        domain, remainder = DEFAULT_DOMAIN, ref
+    else:
+        domain, remainder = first, rest
+    if domain == "index.docker.io":
+        domain = DEFAULT_DOMAIN
+    if domain == DEFAULT_DOMAIN and "/" not in remainder:
+        remainder = OFFICIAL_PREFIX + remainder
+    path_part = remainder.split("@", 1)[0]
+    colon = path_part.rfind(":")
+    if colon >= 0:
+        path_part = path_part[:colon]
+    if upper.search(path_part):
+        raise ValueError(f"invalid reference format: repository name ({path_part}) must be lowercase")
+    match = reference.match(f"{domain}/{remainder}")
+    if match is None:
+        raise ValueError("invalid reference format")
+    name, tag, digest = match.group(1), match.group(2) or "", match.group(3) or ""
+    if len(name) > 255:
+        raise ValueError("repository name must not be more than 255 characters")
+    if digest.startswith("sha256:") and len(digest) != 71:
+        raise ValueError("invalid checksum digest length")
+    return Named(domain, name[len(domain) + 1:], tag, digest)

@@ -12,14 +12,20 @@ COMMON = {
     "run": ("run", "RUN", "Create and run a new container from an image"),
     "exec": ("exec", "EXEC", "Execute a command in a running container"),
     "ps": ("ps", "PS", "List containers"),
-    "pull": ("images", "PULL", "Download an image from a registry"),
+    "build": ("build", "BUILD", "Build an image from a Dockerfile"),
+    "pull": ("distribution", "PULL", "Download an image from a registry"),
+    "push": ("distribution", "PUSH", "Upload an image to a registry"),
     "images": ("images", "IMAGES", "List images"),
+    "login": ("distribution", "LOGIN", "Authenticate to a registry"),
+    "logout": ("distribution", "LOGOUT", "Log out from a registry"),
     "version": ("system", "VERSION", "Show the hako version information"),
     "info": ("system", "INFO", "Display system-wide information"),
 }
 
 OTHERS = {
     "attach": ("attach", "ATTACH", "Attach local standard input, output, and error streams to a running container"),
+    "cp": ("cp", "CP", "Copy files/folders between a container and the local filesystem"),
+    "commit": ("build", "COMMIT", "Create a new image from a container's changes"),
     "create": ("run", "CREATE", "Create a new container"),
     "diff": ("export", "DIFF", "Inspect changes to files or directories on a container's filesystem"),
     "events": ("events", "EVENTS", "Get real time events from the server"),
@@ -28,12 +34,15 @@ OTHERS = {
     "import": ("images", "IMPORT", "Import the contents from a tarball to create a filesystem image"),
     "inspect": ("inspect", "INSPECT", "Return low-level information on hako objects"),
     "kill": ("lifecycle", "KILL", "Kill one or more running containers"),
+    "load": ("distribution", "LOAD", "Load an image from a tar archive or STDIN"),
     "logs": ("logs", "LOGS", "Fetch the logs of a container"),
     "pause": ("lifecycle", "PAUSE", "Pause all processes within one or more containers"),
+    "port": ("network", "PORT", "List port mappings or a specific mapping for the container"),
     "rename": ("lifecycle", "RENAME", "Rename a container"),
     "restart": ("lifecycle", "RESTART", "Restart one or more containers"),
     "rm": ("lifecycle", "RM", "Remove one or more containers"),
     "rmi": ("images", "RMI", "Remove one or more images"),
+    "save": ("distribution", "SAVE", "Save one or more images to a tar archive (streamed to STDOUT by default)"),
     "start": ("start", "START", "Start one or more stopped containers"),
     "stats": ("stats", "STATS", "Display a live stream of container(s) resource usage statistics"),
     "stop": ("lifecycle", "STOP", "Stop one or more running containers"),
@@ -48,8 +57,14 @@ TOP = {**COMMON, **OTHERS}
 
 # Management commands: `hako container ls`, `hako image rm`, `hako system df` ...
 GROUPS = {
+    "builder": ("Manage builds", {
+        "build": TOP["build"],
+        "prune": ("build", "BUILDER_PRUNE", "Remove build cache"),
+    }),
     "container": ("Manage containers", {
+        "commit": TOP["commit"],
         "attach": TOP["attach"],
+        "cp": TOP["cp"],
         "create": TOP["create"],
         "diff": TOP["diff"],
         "exec": TOP["exec"],
@@ -59,6 +74,7 @@ GROUPS = {
         "logs": TOP["logs"],
         "ls": ("ps", "PS", "List containers"),
         "pause": TOP["pause"],
+        "port": TOP["port"],
         "prune": ("system", "CONTAINER_PRUNE", "Remove all stopped containers"),
         "rename": TOP["rename"],
         "restart": TOP["restart"],
@@ -73,14 +89,34 @@ GROUPS = {
         "wait": TOP["wait"],
     }),
     "image": ("Manage images", {
+        "build": TOP["build"],
         "history": TOP["history"],
         "import": TOP["import"],
         "inspect": ("inspect", "IMAGE_INSPECT", "Display detailed information on one or more images"),
+        "load": TOP["load"],
         "ls": ("images", "IMAGES", "List images"),
         "prune": ("system", "IMAGE_PRUNE", "Remove unused images"),
         "pull": TOP["pull"],
+        "push": TOP["push"],
         "rm": ("images", "RMI", "Remove one or more images"),
+        "save": TOP["save"],
         "tag": TOP["tag"],
+    }),
+    "network": ("Manage networks", {
+        "connect": ("network", "CONNECT", "Connect a container to a network"),
+        "create": ("network", "CREATE", "Create a network"),
+        "disconnect": ("network", "DISCONNECT", "Disconnect a container from a network"),
+        "inspect": ("network", "INSPECT", "Display detailed information on one or more networks"),
+        "ls": ("network", "LS", "List networks"),
+        "prune": ("network", "PRUNE", "Remove all unused networks"),
+        "rm": ("network", "RM", "Remove one or more networks"),
+    }),
+    "volume": ("Manage volumes", {
+        "create": ("volume", "CREATE", "Create a volume"),
+        "inspect": ("volume", "INSPECT", "Display detailed information on one or more volumes"),
+        "ls": ("volume", "LS", "List volumes"),
+        "prune": ("volume", "PRUNE", "Remove unused local volumes"),
+        "rm": ("volume", "RM", "Remove one or more volumes"),
     }),
     "system": ("Manage hako", {
         "df": ("system", "DF", "Show hako disk usage"),
@@ -92,9 +128,12 @@ GROUPS = {
 
 # Hidden second names, as docker's cobra aliases.
 SUB_ALIASES = {
+    "builder": {},
     "container": {"list": "ls", "ps": "ls", "remove": "rm"},
     "image": {"list": "ls", "remove": "rm", "rmi": "rm"},
     "system": {},
+    "volume": {"list": "ls", "remove": "rm"},
+    "network": {"list": "ls", "remove": "rm"},
 }
 
 

@@ -74,8 +74,45 @@ class Ulimit:
 
 
 @dataclass
+class MountRequest:
+    """One entry of HostConfig.Mounts (`--mount`), validated."""
+    type: str                  # bind, volume, tmpfs
+    target: str
+    source: str = ""
+    readonly: bool = False
+    propagation: str = ""      # bind: rprivate when empty
+    nocopy: bool = False       # volume: no copy-up of the image's content
+    labels: dict[str, str] = field(default_factory=dict)       # volume: for a new named volume
+    driver: str = ""
+    driver_options: dict[str, str] = field(default_factory=dict)
+    tmpfs_size: int = 0
+    tmpfs_mode: int = 0
+
+
+@dataclass
+class MountPoint:
+    """A mount of the container as resolved at create: what inspect's Mounts shows.
+
+    ``source`` is the host path for binds and volumes (a volume's Mountpoint); empty for tmpfs."""
+    type: str                  # bind, volume, tmpfs
+    destination: str
+    source: str = ""
+    name: str = ""             # a volume's name
+    driver: str = ""
+    mode: str = ""             # as Docker shows it: the -v options ("ro,z"), "" for --mount
+    rw: bool = True
+    propagation: str = ""
+    copy_data: bool = False    # volume: fill an empty volume with the image's content at start
+    anonymous: bool = False    # volume: made for this container, removed with `rm -v` / --rm
+    tmpfs_options: list[str] = field(default_factory=list)
+
+
+@dataclass
 class HostConfig:
     binds: list[str] = field(default_factory=list)
+    mounts: list[MountRequest] = field(default_factory=list)
+    tmpfs: dict[str, str] = field(default_factory=dict)
+    volumes_from: list[str] = field(default_factory=list)
     memory: int = 0
     memory_reservation: int = 0
     memory_swap: int = 0
@@ -96,6 +133,12 @@ class HostConfig:
     auto_remove: bool = False
     restart_policy: RestartPolicy = field(default_factory=RestartPolicy)
     network_mode: str = "default"
+    port_bindings: dict[str, list] = field(default_factory=dict)   # "80/tcp" → [[host ip, host port], …]
+    publish_all_ports: bool = False
+    dns: list[str] = field(default_factory=list)
+    dns_search: list[str] = field(default_factory=list)
+    dns_options: list[str] = field(default_factory=list)
+    extra_hosts: list[str] = field(default_factory=list)           # "name:address"
     log_type: str = "json-file"
     log_opts: dict[str, str] = field(default_factory=dict)
     console_size: tuple[int, int] = (0, 0)
@@ -152,6 +195,10 @@ class Container:
     hostname_path: str = ""
     hosts_path: str = ""
     driver: str = "overlay2"
+    # At create only: the networks asked for besides the network mode's, {network: {"aliases",
+    # "ipv4"}}; the network manager keeps them as endpoints from then on.
+    networking: dict[str, dict] = field(default_factory=dict)
+    mounts: list[MountPoint] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -165,11 +212,13 @@ class Container:
         host["restart_policy"] = RestartPolicy(**host["restart_policy"])
         host["ulimits"] = [Ulimit(**u) for u in host.get("ulimits", [])]
         host["console_size"] = tuple(host.get("console_size") or (0, 0))
+        host["mounts"] = [MountRequest(**m) for m in host.get("mounts", [])]
         state = dict(data["state"])
         if state.get("health"):
             state["health"] = Health(**state["health"])
+        mounts = [MountPoint(**m) for m in data.get("mounts", [])]
         return cls(**{**data, "config": ContainerConfig(**cfg), "host_config": HostConfig(**host),
-                      "state": ContainerState(**state)})
+                      "state": ContainerState(**state), "mounts": mounts})
 
 
 @dataclass

@@ -16,6 +16,7 @@ import stat
 from ..errdefs import InvalidArgument, Unsupported
 from ..runtime import securejoin
 from ..runtime.state import OCI_VERSION
+from . import mounts as container_mounts
 from . import seccomp_profile
 from .model import Container
 
@@ -135,12 +136,13 @@ def check_host_config(container: Container) -> list[str]:
     for opt in hc.security_opt:
         _security_opt(opt)
     for bind in hc.binds:
-        parse_bind(bind)
+        container_mounts.parse_bind(bind)
+    for options in hc.tmpfs.values():
+        container_mounts.tmpfs_options(options)
     mode = hc.network_mode or "default"
-    if mode not in ("default", "bridge", "none", "host") and not mode.startswith("container:"):
-        raise Unsupported(f"network mode {mode!r} is not supported yet: use default, none, host or container:<name>")
-    if mode in ("default", "bridge"):
-        warnings.append("hako has no container networks yet: the container gets a private network namespace with loopback only")
+    if mode == "host" and (hc.port_bindings or hc.publish_all_ports):
+        warnings.append("Published ports are discarded when using host network mode")
+        hc.port_bindings, hc.publish_all_ports = {}, False
     if hc.restart_policy.name not in ("no", "", "always", "unless-stopped", "on-failure"):
         raise InvalidArgument(f"invalid restart policy '{hc.restart_policy.name}'")
     if hc.restart_policy.maximum_retry_count < 0:
@@ -178,35 +180,6 @@ def _security_opt(opt: str) -> tuple[str, str]:
     if key == "apparmor" or (key == "label" and value == "disable"):
         return key, value   # no AppArmor or SELinux on hako's hosts: accepted, nothing to apply
     raise InvalidArgument(f"invalid --security-opt: {opt!r} is not supported")
-
-
-class Bind:
-    def __init__(self, source: str, destination: str, readonly: bool, propagation: str):
-        self.source, self.destination, self.readonly, self.propagation = source, destination, readonly, propagation
-
-
-def parse_bind(spec: str) -> Bind:
-    parts = spec.split(":")
-    if len(parts) < 2 or len(parts) > 3 or not parts[0] or not parts[1]:
-        raise InvalidArgument(f"invalid volume specification: '{spec}'")
-    source, dest = parts[0], parts[1]
-    options = parts[2].split(",") if len(parts) == 3 else []
-    if not source.startswith("/"):
-        raise Unsupported(f"named volumes are not supported yet: {source!r} (use an absolute host path)")
-    if not dest.startswith("/"):
-        raise InvalidArgument(f"invalid volume specification: '{spec}': invalid mount config for type \"bind\": "
-                              f"invalid mount path: '{dest}' mount path must be absolute")
-    readonly, propagation = False, "rprivate"
-    for option in options:
-        if option in ("ro", "rw"):
-            readonly = option == "ro"
-        elif option in PROPAGATIONS:
-            propagation = option
-        elif option in ("z", "Z", "nocopy", "consistent", "cached", "delegated"):
-            continue
-        else:
-            raise InvalidArgument(f"invalid mode: {option}")
-    return Bind(os.path.normpath(source), os.path.normpath(dest), readonly, propagation)
 
 
 def resolve_user(rootfs: str, user: str) -> tuple[int, int, list[int]]:
@@ -314,7 +287,8 @@ def build_spec(container: Container, image_config: dict, rootfs: str, cgroup_par
     """The OCI config for ``container`` whose root filesystem is mounted at ``rootfs``.
 
     ``files`` maps /etc/hosts, /etc/hostname and /etc/resolv.conf to the host files to bind over
-    them; ``netns_path`` is the network namespace to join (container:<id> mode)."""
+    them; ``netns_path`` is the network namespace to join (the container's own, made by hakod's
+    network manager, or another container's in container:<id> mode)."""
     cfg, hc = container.config, container.host_config
     args = command(container, image_config)
     if not args:
@@ -440,7 +414,8 @@ def _resources(container: Container) -> dict:
 
 def _namespaces(network_mode: str, netns_path: str | None) -> list[dict]:
     namespaces = [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}]
-    if network_mode.startswith("container:"):
+    if netns_path:
+        # the container's own namespace kept by hakod's network manager, or another container's
         namespaces.append({"type": "network", "path": netns_path})
     elif network_mode != "host":
         namespaces.append({"type": "network"})
@@ -467,12 +442,8 @@ def _mounts(container: Container, files: dict[str, str]) -> list[dict]:
         if dest in files:
             mounts.append({"destination": dest, "type": "bind", "source": files[dest],
                            "options": ["rbind", "rprivate"]})
-    for spec in hc.binds:
-        bind = parse_bind(spec)
-        if not os.path.exists(bind.source):
-            os.makedirs(bind.source, exist_ok=True)   # Docker creates a missing bind source
-        options = ["rbind", bind.propagation] + (["ro"] if bind.readonly else [])
-        mounts.append({"destination": bind.destination, "type": "bind", "source": bind.source, "options": options})
+    # Binds, volumes (their sources set when the engine acquired them), --mount and --tmpfs.
+    mounts.extend(container_mounts.oci_mounts(container.mounts, hc.tmpfs))
     if hc.init:
         mounts.append({"destination": INIT_PATH, "type": "bind", "source": INIT_BINARY, "options": ["bind", "ro"]})
     return mounts

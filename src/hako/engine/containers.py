@@ -23,7 +23,7 @@ from ..containers import ocispec
 from ..containers.imageconfig import merge_image_config
 from ..containers.model import CREATED, EXITED, PAUSED, REMOVING, RESTARTING, RUNNING, Container
 from ..errdefs import Conflict, HakoError, InvalidArgument, NotFound, SystemError
-from . import etcfiles, monitors, names, restart
+from . import container_volumes, etcfiles, monitors, names, restart
 from .monitors import MonitorError
 from .signals import signal_number
 
@@ -125,6 +125,8 @@ class ContainerManager:
         image = self.engine.images.get(container.image_id)
         container.id = uuid.uuid4().hex + uuid.uuid4().hex
         container.name = name
+        endpoints = self.engine.networks.plan_endpoints(container, container.networking)
+        container.networking = {}
         container.image_id = image.id
         run_config = image.run_config
         merge_image_config(container, run_config)
@@ -144,21 +146,32 @@ class ContainerManager:
                                                        retries=hc.get("Retries", 0))
         if not container.config.stop_signal:
             container.config.stop_signal = run_config.get("StopSignal") or ""
-        os.makedirs(self.data_dir(container.id), mode=0o710)
+        made_volumes = container_volumes.create(self.engine, container, run_config.get("Volumes"))
         try:
+            os.makedirs(self.data_dir(container.id), mode=0o710)
             self.engine.layers.prepare(container.id, image.top)
             self.store.insert_container(container)
         except sqlite3.IntegrityError:
             self._remove_files(container.id)
+            self._remove_volumes(made_volumes)
             raise Conflict(f'Conflict. The container name "/{name}" is already in use. '
                            'You have to remove (or rename) that container to be able to reuse that name.') from None
         except BaseException:
             self._remove_files(container.id)
+            self._remove_volumes(made_volumes)
             raise
         self.containers[container.id] = container
+        self.engine.networks.add_endpoints(endpoints)
         self._live(container.id)
         self._event(container, "create")
         return container, warnings
+
+    def _remove_volumes(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                self.engine.volumes.remove(name, force=True)
+            except HakoError as exc:
+                log.warning("removing volume %s after a failed create: %s", name, exc)
 
     def _log_options(self, container: Container) -> tuple[int | None, int]:
         from ..containers.logs import parse_log_opts
@@ -201,7 +214,9 @@ class ContainerManager:
         rootfs = layers.mount(container.id)
         started = False
         try:
-            spec = self._oci_spec(container, rootfs)
+            await asyncio.to_thread(container_volumes.acquire, self.engine, container, rootfs)
+            attached = await self.engine.networks.attach(container)
+            spec = self._oci_spec(container, rootfs, attached)
             bundle = os.path.join(self.run_dir(container.id), "bundle")
             os.makedirs(bundle, exist_ok=True)
             shutil.rmtree(monitor_dir, ignore_errors=True)
@@ -231,6 +246,8 @@ class ContainerManager:
                 # monitor that created the container must not wait for a start that won't come.
                 self._spawn(self._discard_monitor(container.id, monitor_dir))
                 self._fail_attachers(live)
+                await self._detach_network(container)
+                container_volumes.release(self.engine, container)
                 try:
                     layers.unmount(container.id)
                 except OSError as exc:
@@ -280,18 +297,26 @@ class ContainerManager:
         error = InvalidArgument(full) if code in (126, 127) else SystemError(full)
         return error
 
-    def _oci_spec(self, container: Container, rootfs: str) -> dict:
+    async def _detach_network(self, container: Container) -> None:
+        try:
+            await self.engine.networks.detach(container)
+        except Exception as exc:  # noqa: BLE001 - a warning: the exit or the failure is what counts
+            log.warning("container %s: removing its network: %s", container.id[:12], exc)
+
+    def _oci_spec(self, container: Container, rootfs: str, attached) -> dict:
         image = self.engine.images.images.get(container.image_id)
         run_config = image.run_config if image else {}
         hc = container.host_config
-        netns = None
+        netns = attached.netns_path
         if hc.network_mode.startswith("container:"):
             other = self.get(hc.network_mode.split(":", 1)[1])
             if other.state.status not in (RUNNING, PAUSED):
                 raise Conflict(f"cannot join network of a non running container: {other.id}")
-            netns = f"/proc/{other.state.pid}/ns/net"
+            netns = self.engine.networks.netns_path_of(other.id) or f"/proc/{other.state.pid}/ns/net"
         hostname = ocispec.hostname_for(container)
-        files = etcfiles.write(self.data_dir(container.id), hostname, hc.network_mode == "host")
+        files = etcfiles.write(self.data_dir(container.id), hostname, hc.network_mode == "host",
+                               attached.addresses, hc.extra_hosts, hc.dns, hc.dns_search, hc.dns_options,
+                               attached.embedded_dns)
         container.hostname_path, container.hosts_path = files["/etc/hostname"], files["/etc/hosts"]
         container.resolv_conf_path = files["/etc/resolv.conf"]
         return ocispec.build_spec(container, run_config, rootfs, self.config.cgroup_parent, netns, files)
@@ -364,6 +389,8 @@ class ContainerManager:
                 self.engine.layers.unmount(container.id)
             except OSError as exc:
                 log.warning("container %s: unmounting its root: %s", container.id[:12], exc)
+            container_volumes.release(self.engine, container)
+            await self._detach_network(container)
             will_restart = self._should_restart(container)
             if will_restart:
                 state.status = RESTARTING
@@ -535,8 +562,9 @@ class ContainerManager:
                 live.exit_waiters.remove(waiter)
 
     # remove
-    async def remove(self, container: Container, force: bool) -> None:
-        """Delete the container; with ``force`` a running one is killed first.
+    async def remove(self, container: Container, force: bool, remove_volumes: bool = False) -> None:
+        """Delete the container; with ``force`` a running one is killed first; with
+        ``remove_volumes`` (and always for --rm, as Docker) its anonymous volumes too.
 
         The check and the removal happen under the container's lock, so a start in progress
         either finishes first (and the container is then running: refused, or killed) or
@@ -568,6 +596,7 @@ class ContainerManager:
                     state.status = REMOVING
                     self.store.delete_container(container.id)      # metadata first, then files
                     del self.containers[container.id]
+                    self.engine.networks.remove_endpoints(container.id)
                     break
             if not await self._wait_exit(live, max(0.0, deadline - time.monotonic())):
                 raise SystemError(f"could not kill container {container.id} to remove it")
@@ -581,6 +610,8 @@ class ContainerManager:
                 waiter.set_result(container.state.exit_code)
         self.live.pop(container.id, None)
         await asyncio.to_thread(self._remove_all_files, container.id)
+        if remove_volumes or container.host_config.auto_remove:
+            await asyncio.to_thread(container_volumes.remove_anonymous, self.engine, container)
 
     def _remove_all_files(self, cid: str) -> None:
         self._remove_files(cid)

@@ -67,11 +67,33 @@ class Engine:
         self.store = Store(os.path.join(self.config.data_root, "hako.db"))
         self.layers = LayerStore(os.path.join(self.config.data_root, "overlay"))
         self.images = ImageStore(self.store, self.layers)
+        from ..images.content import ContentStore
+        from ..images.layerblobs import LayerBlobs
+        from .distribution import Distribution
+
+        self.content = ContentStore(os.path.join(self.config.data_root, "content"))
+        self.layer_blobs = LayerBlobs(self.content, self.store)
+        self.distribution = Distribution(self)
         self.runtime = Runtime(self.config.runtime_root)
         self.zygote = Zygote.start(os.path.join(self.config.exec_root, "zygote.log"))
+        from ..volumes import VolumeService
+        from . import container_volumes
+
+        self.volumes = VolumeService(self.store, os.path.join(self.config.data_root, "volumes"),
+                                     users=lambda name: container_volumes.users(self, name))
+        from ..network.manager import NetworkManager
+
+        self.networks = NetworkManager(self.store, self.config, self.events,
+                                       container_name=lambda cid: self.containers.containers[cid].name
+                                       if cid in self.containers.containers else cid[:12])
+        await self.networks.start()
         self.containers = ContainerManager(self)
         self.execs = ExecManager(self)
         await restore(self.containers)
+        # Live restore has found the containers that still run: their DNS servers and published
+        # ports come back; whatever a crashed hakod left for the others goes.
+        await self.networks.reopen([c for c in self.containers.containers.values() if c.state.status in ("running", "paused")])
+        self.volumes.driver.restore(container_volumes.running_users(self))
         self._remove_orphans()
 
     def _check_paths(self) -> None:
@@ -119,6 +141,7 @@ class Engine:
         for task in list(self.containers.tasks):
             task.cancel()
         self.zygote.stop()
+        await self.networks.shutdown()
         self.store.close()
         os.close(self._lock_fd)
 
@@ -140,10 +163,16 @@ class Engine:
         return image
 
     def _apply_tar(self, source):
-        if isinstance(source, str):
-            with open(source, "rb") as f:
-                return self.layers.apply_tar(f, None)
-        return self.layers.apply_tar(source, None)
+        return self.add_layer(source if isinstance(source, str) else source.name, None)
+
+    def add_layer(self, tar_path: str, parent: str | None):
+        """A layer tar (uncompressed, a file) on top of the layer ``parent`` (a chain id) becomes a
+        read-only layer; the one way import, commit and build make layers. Blocking: call it in a
+        thread."""
+        with open(tar_path, "rb") as f:
+            layer = self.layers.apply_tar(f, parent)
+        self.layer_blobs.keep_uncompressed(tar_path, layer.diff_id)
+        return layer
 
     def spool_dir(self) -> str:
         return os.path.join(self.config.data_root, "tmp")
@@ -179,7 +208,15 @@ class Engine:
                 continue
             if parent:
                 keep.add(parent)
-        return self.images.collect_layers(keep)
+        from ..build.cache import BuildCache
+
+        keep |= BuildCache(self.store.db).layers()      # what the build cache's steps stand on
+        removed = self.images.collect_layers(keep)
+        live = set()
+        for image in self.images.images.values():
+            live.update(image.config.get("rootfs", {}).get("diff_ids") or [])
+        self.layer_blobs.collect(live)
+        return removed
 
     def changes(self, container_id: str) -> list[tuple[str, int]]:
         """`docker diff`, without the mount points hakod itself made for /etc/hosts, /etc/hostname

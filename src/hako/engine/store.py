@@ -30,6 +30,29 @@ CREATE TABLE IF NOT EXISTS tags (
     image_id TEXT NOT NULL REFERENCES images(id)
 );
 CREATE INDEX IF NOT EXISTS tags_by_image ON tags(image_id);
+CREATE TABLE IF NOT EXISTS repo_digests (
+    ref      TEXT PRIMARY KEY,      -- familiar form: busybox@sha256:…, localhost:5000/a/b@sha256:…
+    image_id TEXT NOT NULL REFERENCES images(id)
+);
+CREATE TABLE IF NOT EXISTS layer_blobs (
+    digest     TEXT PRIMARY KEY,    -- a blob in the content store holding this layer, maybe compressed
+    diff_id    TEXT NOT NULL,       -- the digest of the uncompressed tar
+    media_type TEXT NOT NULL,
+    size       INTEGER NOT NULL,
+    source     TEXT                 -- a repository known to hold it (domain/path), for cross-repo mounts
+);
+CREATE INDEX IF NOT EXISTS layer_blobs_by_diff ON layer_blobs(diff_id);
+CREATE TABLE IF NOT EXISTS networks (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    data TEXT NOT NULL              -- hako.network.model.Network as JSON
+);
+CREATE TABLE IF NOT EXISTS endpoints (
+    container_id TEXT NOT NULL,
+    network_id   TEXT NOT NULL,
+    data         TEXT NOT NULL,     -- hako.network.model.Endpoint as JSON
+    PRIMARY KEY (container_id, network_id)
+);
 """
 
 
@@ -76,6 +99,7 @@ class Store:
     def delete_image(self, image_id: str) -> None:
         with self.transaction():
             self.db.execute("DELETE FROM tags WHERE image_id = ?", (image_id,))
+            self.db.execute("DELETE FROM repo_digests WHERE image_id = ?", (image_id,))
             self.db.execute("DELETE FROM images WHERE id = ?", (image_id,))
 
     def images(self) -> list[tuple[str, str, str | None, float]]:
@@ -91,6 +115,36 @@ class Store:
 
     def tags(self) -> list[tuple[str, str]]:
         return self.db.execute("SELECT ref, image_id FROM tags").fetchall()
+
+    def set_repo_digest(self, ref: str, image_id: str) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR REPLACE INTO repo_digests (ref, image_id) VALUES (?, ?)", (ref, image_id))
+
+    def delete_repo_digest(self, ref: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM repo_digests WHERE ref = ?", (ref,))
+
+    def repo_digests(self) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT ref, image_id FROM repo_digests").fetchall()
+
+    # layer blobs: which content-store blobs hold which layers
+    def add_layer_blob(self, digest: str, diff_id: str, media_type: str, size: int, source: str | None) -> None:
+        with self.transaction():
+            self.db.execute("INSERT INTO layer_blobs (digest, diff_id, media_type, size, source) VALUES (?, ?, ?, ?, ?) "
+                            "ON CONFLICT(digest) DO UPDATE SET source = coalesce(excluded.source, source)",
+                            (digest, diff_id, media_type, size, source))
+
+    def layer_blobs(self, diff_id: str) -> list[tuple[str, str, int, str | None]]:
+        """(digest, media type, size, source) of every blob known to hold the layer ``diff_id``."""
+        return self.db.execute("SELECT digest, media_type, size, source FROM layer_blobs WHERE diff_id = ?",
+                               (diff_id,)).fetchall()
+
+    def all_layer_blobs(self) -> list[tuple[str, str]]:
+        return self.db.execute("SELECT digest, diff_id FROM layer_blobs").fetchall()
+
+    def delete_layer_blob(self, digest: str) -> None:
+        with self.transaction():
+            self.db.execute("DELETE FROM layer_blobs WHERE digest = ?", (digest,))
 
 
 class _Transaction:

@@ -73,3 +73,9 @@ def full_name(repository: str) -> str:
     if "/" in repository and ("." in first or ":" in first or first == "localhost"):
         return repository
     return f"docker.io/{repository}" if "/" in repository else f"docker.io/library/{repository}"
+
+
+def split_domain(repository: str) -> tuple[str, str]:
+    """("docker.io", "library/busybox") for busybox; the registry and the path on it."""
+    domain, path = full_name(repository).split("/", 1)
+    return domain, path

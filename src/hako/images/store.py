@@ -29,6 +29,9 @@ class ImageRecords(Protocol):
     def set_tag(self, ref: str, image_id: str) -> None: ...
     def delete_tag(self, ref: str) -> None: ...
     def tags(self) -> list[tuple[str, str]]: ...
+    def set_repo_digest(self, ref: str, image_id: str) -> None: ...
+    def repo_digests(self) -> list[tuple[str, str]]: ...
+    def delete_repo_digest(self, ref: str) -> None: ...
 
 
 @dataclass
@@ -39,6 +42,7 @@ class Image:
     loaded: float               # when it landed here
     repo_tags: list[str] = field(default_factory=list)
     size: int = 0
+    repo_digests: list[str] = field(default_factory=list)    # repo@sha256:<manifest digest>
 
     @property
     def config(self) -> dict:
@@ -72,6 +76,9 @@ class ImageStore:
         for ref, image_id in records.tags():
             if image_id in self.images:
                 self.images[image_id].repo_tags.append(ref)
+        for ref, image_id in records.repo_digests():
+            if image_id in self.images:
+                self.images[image_id].repo_digests.append(ref)
 
     def _size(self, chain_id: str | None) -> int:
         total = 0
@@ -102,7 +109,7 @@ class ImageStore:
             ref = None
         if ref:
             for image in self.images.values():
-                if ref in image.repo_tags:
+                if ref in image.repo_tags or ref in image.repo_digests:
                     return image
         if reference.ID_PREFIX.match(name):
             hex_prefix = name.removeprefix("sha256:")
@@ -117,7 +124,11 @@ class ImageStore:
     # creation
     def add(self, config: dict, top: str | None, tag: str | None = None) -> Image:
         """Store an image config whose layers are already in the layer store; tag it if asked."""
-        config_bytes = json.dumps(config, separators=(",", ":")).encode()
+        return self.add_config_bytes(json.dumps(config, separators=(",", ":")).encode(), top, tag)
+
+    def add_config_bytes(self, config_bytes: bytes, top: str | None, tag: str | None = None) -> Image:
+        """As add(), for a config as it came from a registry or an archive: its exact bytes are
+        what the image id hashes."""
         image_id = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
         image = self.images.get(image_id)
         if image is None:
@@ -159,6 +170,17 @@ class ImageStore:
             image.repo_tags.append(tag)
         return tag
 
+    def add_repo_digest(self, image: Image, repository: str, manifest_digest: str) -> str:
+        """Record that ``repository`` serves ``image`` as the manifest ``manifest_digest``."""
+        ref = f"{repository}@{manifest_digest}"
+        for other in self.images.values():
+            if other is not image and ref in other.repo_digests:
+                other.repo_digests.remove(ref)
+        self.records.set_repo_digest(ref, image.id)
+        if ref not in image.repo_digests:
+            image.repo_digests.append(ref)
+        return ref
+
     # removal
     def remove(self, name: str, force: bool, users: dict[str, list[tuple[str, bool]]]) -> list[dict]:
         """`docker rmi`: untag when named by one of several tags, else delete the image.
@@ -168,15 +190,20 @@ class ImageStore:
         """
         image = self.get(name)
         short = image.id[7:19]
-        by_tag = None
         try:
             parsed = str(reference.parse(name))
-            by_tag = parsed if parsed in image.repo_tags else None
         except InvalidArgument:
-            pass
+            parsed = None
+        by_tag = parsed if parsed in image.repo_tags else None
+        by_digest = parsed if parsed in image.repo_digests else None
         if by_tag and len(image.repo_tags) > 1:
             self._untag(image, by_tag)
-            return [{"Untagged": by_tag}]
+            return [{"Untagged": by_tag}] + self._untag_orphan_digests(image, by_tag.rsplit(":", 1)[0])
+        if by_digest and (image.repo_tags or len(image.repo_digests) > 1):
+            self.records.delete_repo_digest(by_digest)
+            image.repo_digests.remove(by_digest)
+            return [{"Untagged": by_digest}]
+        by_tag = by_tag or by_digest
         using = users.get(image.id, [])
         running = [cid for cid, is_running in using if is_running]
         if by_tag is None and len(image.repo_tags) > 1 and not force:
@@ -192,12 +219,26 @@ class ImageStore:
         for tag in list(image.repo_tags):
             self._untag(image, tag)
             result.append({"Untagged": tag})
+        for ref in image.repo_digests:
+            result.append({"Untagged": ref})
         # Forced while only stopped containers use it: deleted as dockerd does; their snapshots
         # keep the layers they stand on.
         self.records.delete_image(image.id)
         del self.images[image.id]
         result.append({"Deleted": image.id})
         return result
+
+    def _untag_orphan_digests(self, image: Image, repository: str) -> list[dict]:
+        """As dockerd: once the last tag of a repository is gone from an image, its digest
+        references in that repository go too."""
+        if any(t.rsplit(":", 1)[0] == repository for t in image.repo_tags):
+            return []
+        removed = []
+        for ref in [r for r in image.repo_digests if r.split("@")[0] == repository]:
+            self.records.delete_repo_digest(ref)
+            image.repo_digests.remove(ref)
+            removed.append({"Untagged": ref})
+        return removed
 
     def _untag(self, image: Image, tag: str) -> None:
         self.records.delete_tag(tag)

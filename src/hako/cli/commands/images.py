@@ -1,4 +1,5 @@
-"""Image commands: images (image ls), pull, rmi (image rm), tag, import, history."""
+"""Image commands: images (image ls), rmi (image rm), tag, import, history (pull is in
+distribution.py)."""
 
 from __future__ import annotations
 
@@ -8,62 +9,9 @@ from ..command import Command, StatusError, at_least, at_most, between, exactly
 from ..flags import BOOL, LIST, STRING, Flag
 from ..formatter import render_rows
 from ..gofmt import truncate_id
-from ..reference import familiar, full_name, normalize, split_reference
+from ..reference import familiar, full_name, split_reference
 from ..units import go_rfc3339, go_time_string, human_size, time_ago
 from .common import FORMAT_HELP, parse_filters
-
-
-# -- pull -------------------------------------------------------------------------------------
-
-def pull_image(cli, ref: str, quiet: bool = False, out=None, all_tags: bool = False) -> None:
-    """``POST /images/create?fromImage=…&tag=…`` and show its progress on ``out``."""
-    from ..progress import StreamFailed, display_stream
-    from ..terminal import terminal_size
-
-    out = out or cli.out
-    name, tag, digest = normalize(ref)
-    query = {"fromImage": name}
-    if not all_tags:
-        query["tag"] = digest or tag
-    resp = cli.client.request("POST", "/images/create", query, headers={"X-Registry-Auth": "e30="})
-    is_terminal = out.isatty()
-    try:
-        display_stream(resp.lines(), _Quiet() if quiet else out, is_terminal,
-                       terminal_size(out.fd)[1] if is_terminal else 0)
-    except StreamFailed as exc:
-        raise StatusError(1, str(exc)) from None
-
-
-class _Quiet:
-    def write(self, text: str) -> None:
-        pass
-
-
-def pull(cli, opts, args) -> int:
-    ref = args[0]
-    if not opts["all_tags"] and not split_reference(ref)[1] and "@" not in ref:
-        cli.out.write("Using default tag: latest\n")
-    pull_image(cli, ref, quiet=opts["quiet"], all_tags=opts["all_tags"])
-    if opts["quiet"]:
-        cli.out.write(_familiar_ref(ref) + "\n")
-    else:
-        # docker prints the fully qualified reference last
-        name, tag, digest = normalize(ref)
-        cli.out.write(f"{name}:{tag}\n" if not digest else f"{name}@{digest}\n")
-    return 0
-
-
-def _familiar_ref(ref: str) -> str:
-    name, tag, digest = normalize(ref)
-    return familiar(name) + (f"@{digest}" if digest else f":{tag}")
-
-
-PULL = Command("[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registry",
-               flags=(Flag("all-tags", "a", help="Download all tagged images in the repository"),
-                      Flag("disable-content-trust", None, default=True, help="Skip image verification"),
-                      Flag("platform", None, STRING, help="Set platform if server is multi-platform capable"),
-                      Flag("quiet", "q", help="Suppress verbose output")),
-               args=exactly(1), action=pull, aliases=("image pull", "pull"))
 
 
 # -- images -----------------------------------------------------------------------------------

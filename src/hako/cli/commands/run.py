@@ -82,15 +82,16 @@ def create_container(cli, name: str, body: dict, opts, verb: str) -> str:
     if cidfile:
         _check_cidfile(cidfile)
     if pull == "always":
-        _pull(cli, image, opts)
+        _pull(cli, image, opts, verb)
     try:
         created = cli.client.post_json("/containers/create", query, body)
     except NotFound as exc:
-        if pull == "never" or not exc.message.startswith("No such image"):
+        if pull == "never" or not exc.message.startswith("No such image") or _is_image_id(image):
             raise
-        from ..reference import familiar_string
-        cli.err.write(f"Unable to find image '{familiar_string(image)}' locally\n")
-        _pull(cli, image, opts)
+        if not opts["quiet"]:  # docker 28 stays silent with -q
+            from ..reference import familiar_string
+            cli.err.write(f"Unable to find image '{familiar_string(image)}' locally\n")
+        _pull(cli, image, opts, verb)
         created = cli.client.post_json("/containers/create", query, body)
     for warning in created.get("Warnings") or ():
         cli.err.write(f"WARNING: {warning}\n")
@@ -100,9 +101,24 @@ def create_container(cli, name: str, body: dict, opts, verb: str) -> str:
     return created["Id"]
 
 
-def _pull(cli, image: str, opts) -> None:
-    from .images import pull_image
-    pull_image(cli, image, quiet=opts["quiet"], out=cli.err)
+def _pull(cli, image: str, opts, verb: str) -> None:
+    """docker's pullImage: progress on stderr; a failure ends `run` with 125 and its help line,
+    `create` with 1 (an API error is left to the caller, which maps it the same way)."""
+    from ..progress import StreamFailed
+    from .distribution import pull_image
+    try:
+        pull_image(cli, image, quiet=opts["quiet"], out=cli.err, platform=opts["platform"])
+    except (StreamFailed, StatusError) as exc:
+        message = exc.message if isinstance(exc, StatusError) else str(exc)
+        if verb == "run":
+            raise _run_error(message, 125) from None
+        raise StatusError(1, message) from None
+
+
+def _is_image_id(image: str) -> bool:
+    """An image given by its id is never pulled (docker's ParseAnyReference gives no name)."""
+    hex_part = image[7:] if image.startswith("sha256:") else image
+    return len(hex_part) == 64 and all(c in "0123456789abcdef" for c in hex_part)
 
 
 def _check_cidfile(path: str) -> None:

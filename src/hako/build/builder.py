@@ -1,0 +1,710 @@
+"""The step executor: a parsed Dockerfile and a build context in, an image out, as Docker's
+classic builder makes it.
+
+    builder = Builder(engine, context, BuildOptions(tags=["app:1"]), emit)
+    image = await builder.run()       # emit({"stream": "Step 1/4 : FROM busybox\\n"}) … as it goes
+
+Each step starts from the previous step's image (its config and top layer) and makes the next:
+metadata steps (ENV, CMD, LABEL …) change the config and add an `empty_layer` history entry;
+RUN runs the command in a real container made from the previous image through the engine's
+container manager, then commits the container's changes as a layer; COPY and ADD write their
+layer tar straight from the context. Every step's result is cached (see cache.py), so a rebuild
+is a chain of lookups until the first step whose inputs changed.
+
+Intermediate containers, snapshots and mounts are always removed, whether the step worked or
+not; a failed build leaves only the cache entries of the steps that succeeded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import logging
+import os
+import posixpath
+import re
+import secrets
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+from .. import __version__ as HAKO_VERSION
+from ..errdefs import HakoError, InvalidArgument, NotFound
+from ..images.store import go_arch, now_rfc3339
+from . import copying
+from .cache import BuildCache, CachedStep, step_key
+from .context import BuildContext
+from .dockerfile import Instruction, Stage, parse, _instruction
+from .shellwords import process_word, process_words, split_words
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SHELL = ["/bin/sh", "-c"]
+# Docker's predefined build args: usable without an ARG line, and left out of the history.
+PREDEFINED_ARGS = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
+                   "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
+
+
+class BuildError(InvalidArgument):
+    """A build that stopped: the message is what Docker's stream says."""
+
+
+@dataclass
+class BuildOptions:
+    dockerfile: str = "Dockerfile"
+    tags: list[str] = field(default_factory=list)
+    build_args: dict[str, str | None] = field(default_factory=dict)
+    target: str = ""
+    labels: dict[str, str] = field(default_factory=dict)
+    no_cache: bool = False
+    pull: bool = False
+    remove: bool = True
+    force_remove: bool = False
+    quiet: bool = False
+    network_mode: str = "default"
+    cache_from: list[str] = field(default_factory=list)
+
+
+@dataclass
+class StageState:
+    """Where a stage is: the image its next step starts from."""
+    config: dict                          # the whole image config
+    top: str | None                       # chain id of its top layer
+    image_id: str                         # what cache keys chain on: the config's digest
+    args: dict[str, str | None] = field(default_factory=dict)    # ARGs in scope
+    cmd_set: bool = False
+
+    @property
+    def run(self) -> dict:
+        return self.config.setdefault("config", {})
+
+    @property
+    def shell(self) -> list[str]:
+        return list(self.run.get("Shell") or DEFAULT_SHELL)
+
+    def env(self) -> dict[str, str]:
+        """What `$VAR` means here: build args, overridden by the image's Env."""
+        values = {k: v for k, v in self.args.items() if v is not None}
+        for item in self.run.get("Env") or []:
+            key, _, value = item.partition("=")
+            values[key] = value
+        return values
+
+
+class Builder:
+    def __init__(self, engine, context: BuildContext, options: BuildOptions, emit):
+        self.engine = engine
+        self.context = context
+        self.options = options
+        self.emit = emit
+        self.cache = BuildCache(engine.store.db)
+        self.stages: list[StageState] = []
+        self.stage_names: dict[str, int] = {}
+        self.used_args: set[str] = set()
+        self.step = 0
+        self.total = 0
+        self.escape = "\\"
+        self.meta: dict[str, str | None] = {}     # the ARGs before the first FROM
+
+    async def say(self, text: str) -> None:
+        if not self.options.quiet:
+            await self.emit({"stream": text})
+
+    # ---- the build -------------------------------------------------------------------------------
+
+    async def run(self):
+        for tag in self.options.tags:
+            from ..images import reference
+
+            reference.parse(tag)
+        text = self.context.dockerfile(self.options.dockerfile)
+        dockerfile = parse(text)
+        self.escape = dockerfile.escape
+        stages = dockerfile.stages
+        if self.options.target:
+            names = [s.name for s in stages]
+            if self.options.target.lower() not in names:
+                raise BuildError(f"failed to reach build target {self.options.target} in Dockerfile")
+            stages = stages[:names.index(self.options.target.lower()) + 1]
+        if self.options.labels:
+            pairs = " ".join(f"{json.dumps(k)}={json.dumps(v)}" for k, v in sorted(self.options.labels.items()))
+            stages[-1].instructions.append(Instruction("LABEL", pairs, f"LABEL {pairs}", 0))
+        self.total = len(dockerfile.meta_args) + sum(1 + len(s.instructions) for s in stages)
+        meta = self.meta
+        for ins in dockerfile.meta_args:
+            await self._announce(ins.original)
+            self._declare_args(ins, meta, meta)
+        state = None
+        for stage in stages:
+            state = await self._from(stage, meta)
+            for ins in stage.instructions:
+                await self._announce(ins.original)
+                await self._dispatch(state, ins)
+            self.stages.append(state)
+            if stage.name:
+                self.stage_names[stage.name] = stage.index
+        unused = sorted(k for k in self.options.build_args if k not in self.used_args and k not in PREDEFINED_ARGS)
+        if unused:
+            await self.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
+        return await self._finish(state)
+
+    async def _announce(self, original: str) -> None:
+        self.step += 1
+        await self.say(f"Step {self.step}/{self.total} : {original}")
+        await self.say("\n")
+
+    async def _finish(self, state: StageState):
+        if state.image_id == "scratch" or state.top is None and not state.config.get("history"):
+            raise BuildError("No image was generated. Is your Dockerfile empty?")
+        config_bytes = _config_bytes(state.config)
+        images = self.engine.images
+        image = images.add_config_bytes(config_bytes, state.top)
+        await self.emit({"aux": {"ID": image.id}})
+        if self.options.quiet:
+            await self.emit({"stream": image.id + "\n"})
+        else:
+            await self.say(f"Successfully built {image.id[7:19]}\n")
+        for tag in self.options.tags:
+            name = images.tag(image, tag)
+            self.engine.events.emit("image", "tag", image.id, name=name)
+            await self.say(f"Successfully tagged {name}\n")
+        return image
+
+    # ---- FROM ------------------------------------------------------------------------------------
+
+    async def _from(self, stage: Stage, meta: dict[str, str | None]) -> StageState:
+        await self._announce(stage.original)
+        env = {k: v for k, v in meta.items() if v is not None}
+        base = process_word(stage.base, env, self.escape)
+        if not base:
+            raise BuildError("base name (" + stage.base + ") should not be blank")
+        if base.lower() in self.stage_names:
+            source = self.stages[self.stage_names[base.lower()]]
+            state = StageState(copy.deepcopy(source.config), source.top, source.image_id)
+        elif base == "scratch":
+            config = {"architecture": go_arch(), "os": "linux", "config": {}, "rootfs": {"type": "layers", "diff_ids": []},
+                      "history": []}
+            state = StageState(config, None, "scratch")
+        else:
+            image = await self._base_image(base)
+            state = StageState(copy.deepcopy(image.config), image.top, image.id)
+        state.config.setdefault("config", {})
+        await self.say(f" ---> {_short(state.image_id)}\n")
+        triggers = state.run.get("OnBuild") or []
+        if triggers:
+            await self.say(f"# Executing {len(triggers)} build trigger{'s' if len(triggers) > 1 else ''}\n")
+            state.run["OnBuild"] = None
+            for trigger in triggers:
+                await self._dispatch(state, _instruction(trigger, stage.line, self.escape))
+        return state
+
+    async def _base_image(self, name: str):
+        images = self.engine.images
+        image = images.find(name)
+        if image is not None and not self.options.pull:
+            return image
+        distribution = getattr(self.engine, "distribution", None)
+        if distribution is not None:
+            try:
+                await distribution.pull(name, None, None)
+            except HakoError as exc:
+                if image is None:
+                    raise NotFound(f"pull access denied for {name}, repository does not exist or may "
+                                   f"require 'docker login': {exc}") from None
+            found = images.find(name)
+            if found is not None:
+                return found
+        if image is not None:
+            return image
+        from ..images import reference
+
+        repo = reference.parse(name).repository
+        raise NotFound(f"pull access denied for {repo}, repository does not exist or may require 'docker login': "
+                       f"no image {name} here and none could be pulled")
+
+    # ---- dispatch --------------------------------------------------------------------------------
+
+    async def _dispatch(self, state: StageState, ins: Instruction) -> None:
+        handler = getattr(self, "_do_" + ins.cmd.lower())
+        await handler(state, ins)
+
+    def _words(self, state: StageState, ins: Instruction) -> list[str]:
+        if ins.json_args is not None:
+            return [process_word(w, state.env(), self.escape) for w in ins.json_args] if ins.cmd in ("COPY", "ADD", "VOLUME") else ins.json_args
+        return process_words(ins.args, state.env(), self.escape)
+
+    def _pairs(self, state: StageState, ins: Instruction) -> list[tuple[str, str]]:
+        """ENV and LABEL: `k=v k2="v 2"`, or the old `k v with spaces` form."""
+        env = state.env()
+        words = split_words(ins.args, self.escape)
+        if words and "=" not in words[0]:
+            if len(words) < 2:
+                raise BuildError(f"{ins.cmd} must have two arguments")
+            key = process_word(words[0], env, self.escape)
+            rest = ins.args[len(words[0]):].strip()
+            return [(key, process_word(rest, env, self.escape))]
+        pairs = []
+        for word in words:
+            if "=" not in word:
+                raise BuildError(f"Syntax error - can't find = in {word!r}. Must be of the form: name=value")
+            key, _, value = word.partition("=")
+            pairs.append((process_word(key, env, self.escape), process_word(value, env, self.escape)))
+        return pairs
+
+    async def _metadata(self, state: StageState, comment: str, change, one_space: bool = False) -> None:
+        """A step that only changes the config: Docker's `#(nop)` history line, no layer."""
+        created_by = " ".join(state.shell) + (" #(nop) " if one_space else " #(nop)  ") + comment
+        await self._commit(state, created_by, change=change)
+
+    async def _commit(self, state: StageState, created_by: str, *, change=None, make_layer=None,
+                      content: str = "", container_id: str = "") -> None:
+        key = step_key(state.image_id, created_by, content)
+        hit = None if self.options.no_cache else self.cache.get(key)
+        if hit is not None:
+            await self.say(" ---> Using cache\n")
+            self._adopt(state, hit)
+            await self.say(f" ---> {_short(state.image_id)}\n")
+            return
+        config = copy.deepcopy(state.config)
+        run = config.setdefault("config", {})
+        if change is not None:
+            change(run)
+        layer = None
+        if make_layer is not None:
+            layer, container_id = await make_layer(state)
+        created = now_rfc3339()
+        entry = {"created": created, "created_by": created_by}
+        if layer is None:
+            entry["empty_layer"] = True
+        config.setdefault("history", []).append(entry)
+        config["created"] = created
+        config["container_config"] = {**run, "Cmd": _nop_cmd(created_by, run)}
+        config["docker_version"] = f"hako-{HAKO_VERSION}"
+        if container_id:
+            config["container"] = container_id
+        else:
+            config.pop("container", None)
+        top = state.top
+        if layer is not None:
+            config.setdefault("rootfs", {"type": "layers", "diff_ids": []})["diff_ids"].append(layer.diff_id)
+            top = layer.chain_id
+        config_bytes = _config_bytes(config)
+        self.cache.put(key, config_bytes, top)
+        self._adopt(state, CachedStep(config_bytes, top))
+        await self.say(f" ---> {_short(state.image_id)}\n")
+
+    def _adopt(self, state: StageState, step: CachedStep) -> None:
+        state.config = json.loads(step.config_bytes)
+        state.top = step.top
+        state.image_id = step.image_id
+
+    # ---- metadata instructions -------------------------------------------------------------------
+
+    async def _do_env(self, state: StageState, ins: Instruction) -> None:
+        pairs = self._pairs(state, ins)
+
+        def change(run: dict) -> None:
+            env = list(run.get("Env") or [])
+            for key, value in pairs:
+                env = [e for e in env if e.partition("=")[0] != key] + [f"{key}={value}"]
+            run["Env"] = env
+        await self._metadata(state, "ENV " + " ".join(f"{k}={v}" for k, v in pairs), change)
+
+    async def _do_label(self, state: StageState, ins: Instruction) -> None:
+        pairs = self._pairs(state, ins)
+
+        def change(run: dict) -> None:
+            run["Labels"] = {**(run.get("Labels") or {}), **dict(pairs)}
+        await self._metadata(state, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs), change)
+
+    async def _do_maintainer(self, state: StageState, ins: Instruction) -> None:
+        name = process_word(ins.args, state.env(), self.escape)
+        state.config["author"] = name
+        await self._metadata(state, f"MAINTAINER {name}", None)
+
+    def _command(self, state: StageState, ins: Instruction) -> list[str]:
+        if ins.json_args is not None:
+            return list(ins.json_args)
+        return state.shell + [ins.args]
+
+    async def _do_cmd(self, state: StageState, ins: Instruction) -> None:
+        cmd = self._command(state, ins)
+        state.cmd_set = True
+
+        def change(run: dict) -> None:
+            run["Cmd"] = cmd
+        await self._metadata(state, f"CMD {_go_list(cmd)}", change)
+
+    async def _do_entrypoint(self, state: StageState, ins: Instruction) -> None:
+        entrypoint = self._command(state, ins)
+        cmd_set = state.cmd_set
+
+        def change(run: dict) -> None:
+            run["Entrypoint"] = entrypoint
+            if not cmd_set:
+                run["Cmd"] = None      # as Docker: an inherited CMD does not survive a new ENTRYPOINT
+        await self._metadata(state, f"ENTRYPOINT {_go_list(entrypoint)}", change)
+
+    async def _do_shell(self, state: StageState, ins: Instruction) -> None:
+        shell = list(ins.json_args or [])
+
+        def change(run: dict) -> None:
+            run["Shell"] = shell
+        await self._metadata(state, f"SHELL {_go_list(shell)}", change)
+
+    async def _do_user(self, state: StageState, ins: Instruction) -> None:
+        user = process_word(ins.args, state.env(), self.escape)
+
+        def change(run: dict) -> None:
+            run["User"] = user
+        await self._metadata(state, f"USER {user}", change)
+
+    async def _do_stopsignal(self, state: StageState, ins: Instruction) -> None:
+        sig = process_word(ins.args, state.env(), self.escape)
+
+        def change(run: dict) -> None:
+            run["StopSignal"] = sig
+        await self._metadata(state, f"STOPSIGNAL {sig}", change)
+
+    async def _do_expose(self, state: StageState, ins: Instruction) -> None:
+        ports = []
+        for word in self._words(state, ins):
+            number, _, proto = word.partition("/")
+            proto = (proto or "tcp").lower()
+            low, _, high = number.partition("-")
+            if not low.isdigit() or (high and not high.isdigit()):
+                raise BuildError(f"Invalid containerPort: {number}")
+            for port in range(int(low), int(high or low) + 1):
+                ports.append(f"{port}/{proto}")
+        ports = sorted(set(ports))
+
+        def change(run: dict) -> None:
+            exposed = dict(run.get("ExposedPorts") or {})
+            exposed.update({p: {} for p in ports})
+            run["ExposedPorts"] = exposed
+        await self._metadata(state, "EXPOSE " + " ".join(ports), change)
+
+    async def _do_volume(self, state: StageState, ins: Instruction) -> None:
+        volumes = self._words(state, ins)
+        for v in volumes:
+            if not v.strip():
+                raise BuildError("VOLUME specified can not be an empty string")
+
+        def change(run: dict) -> None:
+            run["Volumes"] = {**(run.get("Volumes") or {}), **{v: {} for v in volumes}}
+        await self._metadata(state, f"VOLUME [{' '.join(volumes)}]", change)
+
+    async def _do_onbuild(self, state: StageState, ins: Instruction) -> None:
+        trigger = ins.args.strip()
+
+        def change(run: dict) -> None:
+            run["OnBuild"] = list(run.get("OnBuild") or []) + [trigger]
+        await self._metadata(state, f"ONBUILD {trigger}", change)
+
+    async def _do_healthcheck(self, state: StageState, ins: Instruction) -> None:
+        words = ins.args.split(None, 1)
+        kind = words[0].upper()
+        if kind == "NONE":
+            if len(words) > 1:
+                raise BuildError("HEALTHCHECK NONE takes no arguments")
+            check = {"Test": ["NONE"]}
+        elif kind == "CMD":
+            rest = words[1] if len(words) > 1 else ""
+            if not rest:
+                raise BuildError("Missing command after HEALTHCHECK CMD")
+            try:
+                parsed = json.loads(rest) if rest.startswith("[") else None
+            except ValueError:
+                parsed = None
+            test = ["CMD"] + parsed if isinstance(parsed, list) else ["CMD-SHELL", rest]
+            check = {"Test": test}
+            for flag, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod"),
+                              ("start-interval", "StartInterval")):
+                if flag in ins.flags:
+                    check[key] = _duration_ns(str(ins.flags[flag]), flag)
+            if "retries" in ins.flags:
+                try:
+                    check["Retries"] = int(str(ins.flags["retries"]))
+                except ValueError:
+                    raise BuildError(f"invalid retries value: {ins.flags['retries']}") from None
+        else:
+            raise BuildError(f"Unknown type \"{kind}\" in HEALTHCHECK (try CMD)")
+
+        def change(run: dict) -> None:
+            run["Healthcheck"] = check
+        await self._metadata(state, f"HEALTHCHECK &{{{_go_list(check['Test'])} ...}}", change)
+
+    async def _do_arg(self, state: StageState, ins: Instruction) -> None:
+        declared = self._declare_args(ins, state.args, self.meta, state.env())
+        comment = "ARG " + " ".join(f"{k}={v}" if v is not None else k for k, v in declared)
+        await self._metadata(state, comment, None)
+
+    def _declare_args(self, ins: Instruction, scope: dict, meta: dict, env: dict | None = None) -> list[tuple[str, str | None]]:
+        """ARG NAME[=default] …: the build arg's value if given, else the default (expanded),
+        else the value the meta ARG (before FROM) had."""
+        env = dict(env if env is not None else {k: v for k, v in scope.items() if v is not None})
+        declared = []
+        for word in split_words(ins.args, self.escape):
+            name, eq, default = word.partition("=")
+            default_value = process_word(default, env, self.escape) if eq else None
+            self.used_args.add(name)
+            if self.options.build_args.get(name) is not None:
+                value = self.options.build_args[name]
+            elif default_value is not None:
+                value = default_value
+            else:
+                value = meta.get(name)
+            scope[name] = value
+            if value is not None:
+                env[name] = value
+            declared.append((name, default_value))
+        return declared
+
+    async def _do_workdir(self, state: StageState, ins: Instruction) -> None:
+        path = process_word(ins.args, state.env(), self.escape)
+        if not path.startswith("/"):
+            path = posixpath.join(state.run.get("WorkingDir") or "/", path)
+        path = posixpath.normpath(path)
+        view = self._view(state)
+        missing = []
+        current = ""
+        for part in path.strip("/").split("/"):
+            current = posixpath.join(current, part) if current else part
+            if part and not view.is_dir(current):
+                missing.append(current)
+
+        def change(run: dict) -> None:
+            run["WorkingDir"] = path
+
+        async def make_layer(_state):
+            return await asyncio.to_thread(self._dirs_layer, state, missing), ""
+        created_by = " ".join(state.shell) + " #(nop) WORKDIR " + path
+        await self._commit(state, created_by, change=change, make_layer=make_layer if missing else None)
+
+    def _dirs_layer(self, state: StageState, dirs: list[str]):
+        import tarfile
+
+        with tempfile.NamedTemporaryFile(dir=self.engine.spool_dir(), prefix="build-layer-") as out:
+            with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+                for d in dirs:
+                    info = tarfile.TarInfo(d)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, int(time.time())
+                    tar.addfile(info)
+            out.flush()
+            return self.engine.add_layer(out.name, state.top)
+
+    def _view(self, state: StageState) -> copying.ImageView:
+        return copying.ImageView(self.engine.layers.lower_dirs(state.top) if state.top else [])
+
+    # ---- COPY and ADD ----------------------------------------------------------------------------
+
+    async def _do_copy(self, state: StageState, ins: Instruction) -> None:
+        await self._copy(state, ins, is_add=False)
+
+    async def _do_add(self, state: StageState, ins: Instruction) -> None:
+        await self._copy(state, ins, is_add=True)
+
+    async def _copy(self, state: StageState, ins: Instruction, is_add: bool) -> None:
+        env = state.env()
+        words = self._words(state, ins)
+        sources, dest = words[:-1], words[-1]
+        if not dest.startswith("/"):
+            workdir = state.run.get("WorkingDir") or "/"
+            dest = posixpath.join(workdir, dest) + ("/" if dest.endswith("/") or dest in (".", "./") else "")
+        chown = process_word(str(ins.flags["chown"]), env, self.escape) if ins.flags.get("chown") else ""
+        chmod = None
+        if ins.flags.get("chmod"):
+            try:
+                chmod = int(str(ins.flags["chmod"]), 8)
+            except ValueError:
+                raise BuildError(f"invalid chmod parameter: {ins.flags['chmod']}") from None
+        view = self._view(state)
+        owner = copying.resolve_owner(chown, view) if chown else None
+        heredocs = {h.name: h for h in ins.heredocs}
+        source_from = str(ins.flags.get("from") or "")
+        if source_from and is_add:
+            raise BuildError("ADD does not support the --from flag")
+        mount_key = None
+        try:
+            if source_from:
+                root, mount_key, from_id = await self._mount_source(process_word(source_from, env, self.escape))
+                excluded = lambda rel: False  # noqa: E731 - another image: no .dockerignore
+            else:
+                root, from_id = self.context.root, ""
+                excluded = self.context.excluded
+            heredoc_dir = None
+            if heredocs:
+                heredoc_dir = tempfile.mkdtemp(dir=self.engine.spool_dir(), prefix="heredoc-")
+                for name, doc in heredocs.items():
+                    content = process_word(doc.content, env, self.escape) if doc.expand else doc.content
+                    with open(os.path.join(heredoc_dir, name), "w") as f:
+                        f.write(content)
+                sources = [s[2:].lstrip("-").strip("'\"") if s.startswith("<<") else s for s in sources]
+                root, excluded = heredoc_dir, (lambda rel: False)
+            cmd = "ADD" if is_add else "COPY"
+            plan = await asyncio.to_thread(copying.plan_copy, root, sources, dest, view, is_add=is_add,
+                                           excluded=excluded, cmd=cmd)
+            if from_id:
+                plan.summary = f"{plan.summary}"
+            flags = "".join(f" --{k}={v}" for k, v in sorted(ins.flags.items()) if k in ("chown", "chmod"))
+            if source_from:
+                flags += f" --from={source_from}"
+            created_by = f"{' '.join(state.shell)} #(nop) {cmd}{flags} {plan.summary} in {dest} "
+
+            async def make_layer(_state):
+                return await asyncio.to_thread(self._copy_layer, state, plan, view, owner, chmod), ""
+            await self._commit(state, created_by, make_layer=make_layer, content=plan.digest)
+        finally:
+            if mount_key:
+                await asyncio.to_thread(self.engine.layers.remove_rw, mount_key)
+            if heredocs and heredoc_dir:
+                import shutil
+
+                shutil.rmtree(heredoc_dir, ignore_errors=True)
+
+    def _copy_layer(self, state: StageState, plan, view, owner, chmod):
+        with tempfile.NamedTemporaryFile(dir=self.engine.spool_dir(), prefix="build-layer-") as out:
+            copying.write_layer(plan, out, view, owner, chmod)
+            out.flush()
+            return self.engine.add_layer(out.name, state.top)
+
+    async def _mount_source(self, name: str) -> tuple[str, str, str]:
+        """COPY --from: an earlier stage (by name or index) or an image, mounted read-only-by-use."""
+        if name.lower() in self.stage_names:
+            source = self.stages[self.stage_names[name.lower()]]
+            top, image_id = source.top, source.image_id
+        elif name.isdigit():
+            index = int(name)
+            if index >= len(self.stages):
+                raise BuildError(f"invalid from flag value {name}: refers to current or future build stage")
+            top, image_id = self.stages[index].top, self.stages[index].image_id
+        else:
+            try:
+                image = await self._base_image(name)
+            except NotFound:
+                raise BuildError(f"invalid from flag value {name}: pull access denied for {name}, "
+                                 "repository does not exist or may require 'docker login'") from None
+            top, image_id = image.top, image.id
+        key = "build-src-" + secrets.token_hex(8)
+        layers = self.engine.layers
+        await asyncio.to_thread(layers.prepare, key, top)
+        try:
+            root = await asyncio.to_thread(layers.mount, key)
+        except BaseException:
+            await asyncio.to_thread(layers.remove_rw, key)
+            raise
+        return root, key, image_id
+
+    # ---- RUN -------------------------------------------------------------------------------------
+
+    async def _do_run(self, state: StageState, ins: Instruction) -> None:
+        if ins.json_args is not None:
+            argv = list(ins.json_args)
+        elif len(ins.heredocs) == 1 and re.fullmatch(r"<<-?\s*(['\"]?)" + ins.heredocs[0].name + r"\1", ins.args.strip()):
+            argv = state.shell + [ins.heredocs[0].content]      # `RUN <<EOF`: the body is the script
+        elif ins.heredocs:
+            body = "".join(f"{h.content}{h.name}\n" for h in ins.heredocs)
+            argv = state.shell + [f"{ins.args}\n{body}"]
+        else:
+            argv = state.shell + [ins.args]
+        env_names = {e.partition("=")[0] for e in state.run.get("Env") or []}
+        build_env = sorted(f"{k}={v}" for k, v in state.args.items()
+                           if v is not None and k not in env_names and not (k in PREDEFINED_ARGS and k not in self.options.build_args))
+        shown = [k for k in build_env if k.partition("=")[0] not in PREDEFINED_ARGS]
+        created_by = " ".join(([f"|{len(shown)}", *shown] if shown else []) + argv)
+        network = str(ins.flags.get("network") or self.options.network_mode or "default")
+
+        async def make_layer(current: StageState):
+            return await self._run_container(current, argv, build_env, network)
+        await self._commit(state, created_by, make_layer=make_layer)
+
+    async def _run_container(self, state: StageState, argv: list[str], build_env: list[str], network: str):
+        from ..containers.logs import LogFollower
+        from ..containers.model import Container, ContainerConfig, HostConfig
+        from ..engine.commit import snapshot_layer
+
+        engine = self.engine
+        images = engine.images
+        config_bytes = _config_bytes(state.config)
+        known = state.image_id in images.images
+        image = images.add_config_bytes(config_bytes, state.top) if not known else images.images[state.image_id]
+        run = state.run
+        env = list(run.get("Env") or [])
+        env += build_env
+        container = None
+        try:
+            spec = Container(id="", name="", image_id=image.id,
+                             config=ContainerConfig(image=image.id, cmd=argv, entrypoint=[], env=env,
+                                                    working_dir=run.get("WorkingDir") or "", user=run.get("User") or "",
+                                                    labels={}),
+                             host_config=HostConfig(network_mode="default" if network in ("", "default", "bridge") else network))
+            container, _warnings = engine.containers.create(None, spec)
+            await self.say(f" ---> Running in {container.id[:12]}\n")
+            code = await self._run_streaming(container, LogFollower)
+            if code != 0:
+                raise BuildError(f"The command '{' '.join(argv)}' returned a non-zero code: {code}")
+            layer = await asyncio.to_thread(snapshot_layer, engine, container.id)
+            return layer, container.id
+        finally:
+            if container is not None:
+                try:
+                    await engine.containers.remove(container, force=True)
+                except HakoError as exc:
+                    log.warning("build: removing intermediate container %s: %s", container.id[:12], exc)
+                await self.say(f"Removing intermediate container {container.id[:12]}\n")
+            if not known and image.id in images.images and not any(
+                    c.image_id == image.id for c in engine.containers.containers.values()):
+                images.remove(image.id, True, {})
+
+    async def _run_streaming(self, container, follower_class) -> int:
+        engine = self.engine
+        follower = follower_class(container.log_path)
+        waiter = asyncio.ensure_future(engine.containers.wait(container, "next-exit"))
+        try:
+            await asyncio.sleep(0)         # the waiter is registered before the process can exit
+            await engine.containers.start(container)
+            while True:
+                done, _ = await asyncio.wait([waiter], timeout=0.05)
+                for entry in await asyncio.to_thread(follower.poll):
+                    await self.say(entry.data.decode("utf-8", "replace"))
+                if done:
+                    break
+            for entry in await asyncio.to_thread(follower.poll):
+                await self.say(entry.data.decode("utf-8", "replace"))
+            return waiter.result()
+        finally:
+            follower.close()
+            if not waiter.done():
+                waiter.cancel()
+
+
+def _config_bytes(config: dict) -> bytes:
+    return json.dumps(config, separators=(",", ":")).encode()
+
+
+def _short(image_id: str) -> str:
+    return image_id.removeprefix("sha256:")[:12]
+
+
+def _go_list(items: list[str]) -> str:
+    """Go's %q of a []string: ["sh" "-c" "echo hi"]."""
+    return "[" + " ".join(json.dumps(i, ensure_ascii=False) for i in items) + "]"
+
+
+def _nop_cmd(created_by: str, run: dict) -> list[str]:
+    shell = list(run.get("Shell") or DEFAULT_SHELL)
+    prefix = " ".join(shell) + " "
+    if created_by.startswith(prefix):
+        return shell + [created_by[len(prefix):]]
+    return [created_by]
+
+
+def _duration_ns(text: str, flag: str) -> int:
+    from ..containers.logs import parse_duration
+
+    try:
+        value = parse_duration(text)
+    except ValueError:
+        raise BuildError(f"invalid {flag} duration: {text}") from None
+    return int(value * 1e9)

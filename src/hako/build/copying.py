@@ -1,0 +1,311 @@
+"""COPY and ADD: which files a step takes, what digest they have, and the layer tar they make.
+
+    plan = plan_copy(source_root, ["src/", "*.txt"], "/app/", image_view, is_add=False, excluded=...)
+    plan.digest                    # content and metadata of every source file, no timestamps
+    write_layer(plan, out, owner=(0, 0), chmod=None)
+
+Docker's rules: a directory source copies its contents; several sources (or a wildcard) need a
+destination directory ending in "/"; a single file goes to the destination path, or into it
+when it ends in "/" or is a directory in the image; ADD unpacks local tar archives. Source paths
+never leave the source root: `..` and absolute paths are taken inside it, symlinks resolved in it.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import os
+import posixpath
+import stat
+import tarfile
+from dataclasses import dataclass, field
+
+from ..errdefs import InvalidArgument, NotFound
+from ..runtime.securejoin import secure_join
+
+_WILDCARD = set("*?[")
+
+
+@dataclass
+class Entry:
+    dest: str               # image path without the leading "/"
+    host: str | None        # the file to read (None: a directory made here, or a symlink)
+    st: os.stat_result | None
+    link: str = ""
+
+
+@dataclass
+class CopyPlan:
+    entries: list[Entry] = field(default_factory=list)
+    archives: list[tuple[str, str]] = field(default_factory=list)   # (host tar, dest dir) for ADD
+    digest: str = ""
+    summary: str = ""        # file:<hex>, dir:<hex> or multi:<hex>, as history shows it
+
+
+class ImageView:
+    """Read-only questions about the destination image: does a path exist, is it a directory."""
+
+    def __init__(self, lower_dirs: list[str]):
+        self.lower_dirs = lower_dirs
+
+    def lstat(self, rel: str) -> os.stat_result | None:
+        rel = rel.strip("/")
+        if not rel:
+            return None
+        for lower in self.lower_dirs:
+            try:
+                st = os.lstat(os.path.join(lower, rel))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
+                return None          # a whiteout
+            return st
+        return None
+
+    def is_dir(self, rel: str) -> bool:
+        st = self.lstat(rel)
+        return st is not None and stat.S_ISDIR(st.st_mode)
+
+    def read(self, rel: str) -> str:
+        for lower in self.lower_dirs:
+            path = os.path.join(lower, rel)
+            if os.path.isfile(path) and not os.path.islink(path):
+                with open(path, encoding="utf-8", errors="replace") as f:
+                    return f.read()
+        return ""
+
+
+def has_wildcard(path: str) -> bool:
+    return any(ch in _WILDCARD for ch in path)
+
+
+def _expand(root: str, pattern: str) -> list[str]:
+    """Context-relative paths matching ``pattern`` (Go's filepath.Match per path component)."""
+    parts = [p for p in pattern.split("/") if p not in ("", ".")]
+    found = [""]
+    for part in parts:
+        nxt = []
+        for base in found:
+            if not has_wildcard(part):
+                nxt.append(posixpath.join(base, part))
+                continue
+            directory = secure_join(root, base)
+            try:
+                names = sorted(os.listdir(directory))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            nxt.extend(posixpath.join(base, n) for n in names if fnmatch.fnmatchcase(n, part))
+        found = nxt
+    return [f for f in found if os.path.lexists(secure_join(root, f))]
+
+
+def plan_copy(root: str, sources: list[str], dest: str, view: ImageView, *, is_add: bool,
+              excluded=lambda rel: False, cmd: str = "COPY") -> CopyPlan:
+    plan = CopyPlan()
+    dest_is_dir = dest.endswith("/")
+    matched: list[str] = []
+    wildcard = False
+    for source in sources:
+        if is_add and source.startswith(("http://", "https://")):
+            raise InvalidArgument(f"ADD failed: fetching {source} is not supported: hako builds without network "
+                                  "access to remote sources; download it into the build context and ADD it from there")
+        clean = posixpath.normpath("/" + source).lstrip("/")
+        if has_wildcard(clean):
+            wildcard = True
+            hits = [h for h in _expand(root, clean) if not excluded(h)]
+            if not hits:
+                raise NotFound(f"{cmd} failed: no source files were specified")
+            matched.extend(hits)
+            continue
+        host = secure_join(root, clean)
+        if not os.path.lexists(host) or (clean and excluded(clean)):
+            raise NotFound(f"{cmd} failed: file not found in build context or excluded by .dockerignore: "
+                           f"stat {source}: file does not exist")
+        matched.append(clean)
+    if (len(matched) > 1 or (wildcard and len(matched) > 1)) and not dest_is_dir:
+        raise InvalidArgument(f"When using {cmd} with more than one source file, the destination must be a directory and end with a /")
+    dest_rel = posixpath.normpath(dest).strip("/")
+    if dest_rel == ".":
+        dest_rel = ""
+    digest = hashlib.sha256()
+    kinds = set()
+    for rel in matched:
+        host = secure_join(root, rel)
+        st = os.stat(host)
+        if stat.S_ISDIR(st.st_mode):
+            kinds.add("dir")
+            _add_tree(plan, root, rel, host, dest_rel, digest, excluded)
+        elif is_add and _is_archive(host):
+            kinds.add("file")
+            plan.archives.append((host, dest_rel))
+            _hash_file(digest, "archive:" + rel, host, st)
+        else:
+            kinds.add("file")
+            into_dir = dest_is_dir or not dest_rel or view.is_dir(dest_rel)
+            target = posixpath.join(dest_rel, posixpath.basename(rel) or "file") if into_dir else dest_rel
+            plan.entries.append(Entry(target, host, st))
+            _hash_file(digest, target, host, st)
+    plan.digest = "sha256:" + digest.hexdigest()
+    kind = "multi" if len(matched) > 1 else (kinds.pop() if kinds else "file")
+    plan.summary = f"{kind}:{digest.hexdigest()}"
+    return plan
+
+
+def _add_tree(plan: CopyPlan, root: str, rel: str, host: str, dest_rel: str, digest, excluded) -> None:
+    """A directory source: its contents (not itself) land in the destination directory."""
+    if dest_rel:
+        plan.entries.append(Entry(dest_rel, None, os.stat(host)))
+    for dirpath, dirnames, filenames in os.walk(host):
+        dirnames.sort()
+        sub = os.path.relpath(dirpath, host)
+        sub = "" if sub == "." else sub
+        keep_dirs = []
+        for name in dirnames:
+            ctx_rel = posixpath.join(rel, sub, name)
+            if excluded(ctx_rel):
+                continue
+            path = os.path.join(dirpath, name)
+            target = posixpath.join(dest_rel, sub, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                link = os.readlink(path)
+                plan.entries.append(Entry(target, None, st, link))
+                digest.update(f"L {target} {link}\0".encode())
+                continue
+            keep_dirs.append(name)
+            plan.entries.append(Entry(target, None, st))
+            digest.update(f"D {target} {st.st_mode:o}\0".encode())
+        dirnames[:] = keep_dirs
+        for name in sorted(filenames):
+            ctx_rel = posixpath.join(rel, sub, name)
+            if excluded(ctx_rel):
+                continue
+            path = os.path.join(dirpath, name)
+            target = posixpath.join(dest_rel, sub, name)
+            st = os.lstat(path)
+            if stat.S_ISLNK(st.st_mode):
+                link = os.readlink(path)
+                plan.entries.append(Entry(target, None, st, link))
+                digest.update(f"L {target} {link}\0".encode())
+            elif stat.S_ISREG(st.st_mode):
+                plan.entries.append(Entry(target, path, st))
+                _hash_file(digest, target, path, st)
+
+
+def _hash_file(digest, target: str, path: str, st: os.stat_result) -> None:
+    digest.update(f"F {target} {st.st_mode:o} {st.st_size}\0".encode())
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(1 << 20)
+            if not chunk:
+                break
+            digest.update(chunk)
+
+
+def _is_archive(path: str) -> bool:
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
+def write_layer(plan: CopyPlan, out, view: ImageView, owner: tuple[int, int] | None,
+                chmod: int | None) -> None:
+    """The COPY's layer: parent directories (with the image's metadata where they exist), then
+    the entries, then unpacked archives."""
+    uid, gid = owner if owner is not None else (0, 0)
+    written: set[str] = set()
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        def parents(rel: str) -> None:
+            parts = rel.split("/")[:-1]
+            for i in range(1, len(parts) + 1):
+                d = "/".join(parts[:i])
+                if d in written:
+                    continue
+                written.add(d)
+                info = tarfile.TarInfo(d)
+                info.type = tarfile.DIRTYPE
+                existing = view.lstat(d)
+                if existing is not None and stat.S_ISDIR(existing.st_mode):
+                    info.mode, info.uid, info.gid = stat.S_IMODE(existing.st_mode), existing.st_uid, existing.st_gid
+                    info.mtime = int(existing.st_mtime)
+                else:
+                    info.mode, info.uid, info.gid = 0o755, uid if owner else 0, gid if owner else 0
+                tar.addfile(info)
+
+        for entry in plan.entries:
+            if not entry.dest:
+                continue
+            parents(entry.dest)
+            info = tarfile.TarInfo(entry.dest)
+            st = entry.st
+            info.uid, info.gid = uid, gid
+            info.mtime = int(st.st_mtime) if st else 0
+            mode = stat.S_IMODE(st.st_mode) if st else 0o755
+            if entry.link:
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.link, 0o777
+                tar.addfile(info)
+            elif entry.host is None:
+                info.type = tarfile.DIRTYPE
+                info.mode = chmod if chmod is not None else mode
+                tar.addfile(info)
+            else:
+                info.mode = chmod if chmod is not None else mode
+                info.size = st.st_size
+                with open(entry.host, "rb") as f:
+                    tar.addfile(info, f)
+            written.add(entry.dest)
+        for archive, dest_rel in plan.archives:
+            if dest_rel:
+                parents(dest_rel + "/x")
+            _copy_archive(tar, archive, dest_rel, written)
+
+
+def _copy_archive(tar: tarfile.TarFile, archive: str, dest_rel: str, written: set[str]) -> None:
+    """ADD of a local archive: its entries under the destination, unsafe names refused."""
+    with tarfile.open(archive, mode="r:*") as source:
+        for member in source:
+            name = member.name
+            if name.startswith("/") or ".." in name.split("/"):
+                raise InvalidArgument(f"ADD failed: archive entry {name!r} points outside the destination")
+            clean = posixpath.normpath(name).lstrip("/")
+            if clean in (".", ""):
+                continue
+            member.name = posixpath.join(dest_rel, clean) if dest_rel else clean
+            if member.islnk():
+                member.linkname = posixpath.join(dest_rel, posixpath.normpath(member.linkname).lstrip("/"))
+            if member.isdev():
+                continue
+            tar.addfile(member, source.extractfile(member) if member.isreg() else None)
+
+
+def resolve_owner(spec: str, view: ImageView) -> tuple[int, int]:
+    """`--chown=user:group` by number or by name in the image's /etc/passwd and /etc/group."""
+    user, _, group = spec.partition(":")
+    uid = _lookup(user, view.read("etc/passwd"), "user")
+    if group:
+        gid = _lookup(group, view.read("etc/group"), "group")
+    elif user.isdigit():
+        gid = uid
+    else:
+        gid = _primary_gid(user, view.read("etc/passwd"))
+    return uid, gid
+
+
+def _lookup(name: str, table: str, what: str) -> int:
+    if name.isdigit():
+        return int(name)
+    for line in table.splitlines():
+        fields = line.split(":")
+        if len(fields) > 2 and fields[0] == name:
+            return int(fields[2])
+    raise InvalidArgument(f"unable to convert uid/gid chown string to host mapping: can't find {'uid' if what == 'user' else 'gid'} "
+                          f"for {what} {name}: no such {what}: {name}")
+
+
+def _primary_gid(user: str, passwd: str) -> int:
+    for line in passwd.splitlines():
+        fields = line.split(":")
+        if len(fields) > 3 and fields[0] == user:
+            return int(fields[3])
+    return 0

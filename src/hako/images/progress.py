@@ -1,0 +1,58 @@
+"""What pulls, pushes and loads report while they run; the API renders it as Docker's JSON
+progress messages. Implementations must be callable from worker threads."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+
+class Progress(Protocol):
+    def status(self, message: str, id: str | None = None) -> None:
+        """A line: "Pulling fs layer" for a layer id, or "Digest: …" for the whole operation."""
+
+    def bytes(self, id: str, action: str, current: int, total: int) -> None:
+        """"Downloading", "Extracting", "Pushing": ``current`` of ``total`` bytes."""
+
+    def aux(self, data: dict) -> None:
+        """A result the client reads, such as a push's {"Tag", "Digest", "Size"}."""
+
+
+class NoProgress:
+    def status(self, message: str, id: str | None = None) -> None:
+        pass
+
+    def bytes(self, id: str, action: str, current: int, total: int) -> None:
+        pass
+
+    def aux(self, data: dict) -> None:
+        pass
+
+
+class CountingReader:
+    """A file object that reports how much of it has been read."""
+
+    def __init__(self, raw, report, every: int = 1 << 20):
+        self.raw = raw
+        self.read_bytes = 0
+        self._report = report
+        self._every = every
+        self._next = every
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.raw.read(size)
+        self.read_bytes += len(data)
+        if self.read_bytes >= self._next or not data:
+            self._next = self.read_bytes + self._every
+            self._report(self.read_bytes)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.raw.close()

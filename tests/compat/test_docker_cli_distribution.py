@@ -1,0 +1,225 @@
+"""The real docker CLI pulls, pushes, saves and loads through hakod, with a real registry
+(Debian's docker-registry on 127.0.0.1) and skopeo as the independent second party."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import uuid
+
+import pytest
+
+from tests import oci_images
+from tests.conftest import needs_root
+
+pytestmark = needs_root
+
+
+def ok(hakod, *args, **kwargs):
+    return hakod.docker(*args, check=True, **kwargs).stdout
+
+
+def skopeo(*args: str) -> str:
+    result = subprocess.run(["skopeo", *args], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def repo(registry, name: str) -> str:
+    return f"{registry.host}/{name}-{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture
+def cleanup_images(hakod):
+    names: list[str] = []
+    yield names
+    for name in names:
+        hakod.docker("rmi", "-f", name)
+
+
+def test_push_then_pull_and_run(hakod, registry, cleanup_images):
+    target = repo(registry, "dist/bb") + ":v1"
+    cleanup_images.append(target)
+    ok(hakod, "tag", "busybox:latest", target)
+    out = ok(hakod, "push", target)
+    assert f"The push refers to repository [{target.rsplit(':', 1)[0]}]" in out
+    assert "Pushed" in out
+    pushed_digest = out.strip().splitlines()[-1].split("digest: ")[1].split()[0]
+
+    # skopeo, not hako, reads back what was pushed
+    info = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{target}"))
+    assert info["Digest"] == pushed_digest
+    assert len(info["Layers"]) == 1
+
+    ok(hakod, "rmi", target)
+    out = ok(hakod, "pull", target)
+    assert "Already exists" in out      # busybox:latest is the same image
+    assert f"Digest: {pushed_digest}" in out
+    assert f"Status: Downloaded newer image for {target}" in out
+    assert out.strip().splitlines()[-1] == target
+
+    digests = json.loads(ok(hakod, "image", "inspect", "-f", "{{json .RepoDigests}}", target))
+    assert f"{target.rsplit(':', 1)[0]}@{pushed_digest}" in digests
+    assert ok(hakod, "run", "--rm", target, "echo", "pulled").strip() == "pulled"
+
+    again = ok(hakod, "pull", target)
+    assert f"Status: Image is up to date for {target}" in again
+
+
+def test_pushing_again_finds_layers_there(hakod, registry, cleanup_images):
+    target = repo(registry, "dist/again") + ":v1"
+    cleanup_images.append(target)
+    ok(hakod, "tag", "busybox:latest", target)
+    ok(hakod, "push", target)
+    out = ok(hakod, "push", target)
+    assert "Layer already exists" in out
+
+
+def test_push_to_another_repository_mounts_the_layer(hakod, registry, cleanup_images):
+    first, second = repo(registry, "dist/one") + ":v1", repo(registry, "dist/two") + ":v1"
+    cleanup_images.extend([first, second])
+    ok(hakod, "tag", "busybox:latest", first)
+    ok(hakod, "tag", "busybox:latest", second)
+    ok(hakod, "push", first)
+    out = ok(hakod, "push", second)
+    assert "Mounted from " + first.split("/", 1)[1].rsplit(":", 1)[0] in out
+
+
+def test_run_pulls_a_missing_image(hakod, registry, cleanup_images):
+    target = repo(registry, "dist/runpull") + ":v1"
+    cleanup_images.append(target)
+    ok(hakod, "tag", "busybox:latest", target)
+    ok(hakod, "push", target)
+    ok(hakod, "rmi", target)
+    result = hakod.docker("run", "--rm", target, "echo", "pulled-on-run")
+    assert result.returncode == 0, result.stderr
+    assert f"Unable to find image '{target}' locally" in result.stderr
+    assert result.stdout.strip().endswith("pulled-on-run")
+
+
+def test_pull_of_a_missing_image_fails_cleanly(hakod, registry):
+    before = ok(hakod, "images", "-q", "--no-trunc")
+    result = hakod.docker("pull", f"{registry.host}/dist/nope:latest")
+    assert result.returncode == 1
+    assert "not found" in result.stderr or "unknown" in result.stderr
+    assert ok(hakod, "images", "-q", "--no-trunc") == before
+
+
+def test_pull_by_digest(hakod, registry, cleanup_images):
+    target = repo(registry, "dist/bydigest")
+    ok(hakod, "tag", "busybox:latest", target + ":v1")
+    cleanup_images.append(target + ":v1")
+    out = ok(hakod, "push", target + ":v1")
+    digest = out.strip().splitlines()[-1].split("digest: ")[1].split()[0]
+    ok(hakod, "rmi", target + ":v1")
+    cleanup_images.append(f"{target}@{digest}")
+    out = ok(hakod, "pull", f"{target}@{digest}")
+    assert f"Status: Downloaded newer image for {target}@{digest}" in out
+    assert ok(hakod, "run", "--rm", f"{target}@{digest}", "echo", "ok").strip() == "ok"
+
+
+def test_skopeo_pushed_oci_images_pull_and_run(hakod, registry, busybox_image_tar, tmp_path, cleanup_images):
+    """OCI manifests with gzip and zstd layers, put into the registry by skopeo (which compresses
+    uncompressed layers on the way, so those are left to the registry client's own tests)."""
+    with open(busybox_image_tar, "rb") as f:
+        rootfs = f.read()
+    extra = oci_images.tar_of({"etc/made-by": b"skopeo\n"})
+    for kind in ("gzip", "zstd"):
+        layout = oci_images.Layout(str(tmp_path / f"layout-{kind}"))
+        layout.tag(layout.image([rootfs, extra], compression=kind), "v1")
+        layout.write()
+        target = repo(registry, f"oci/{kind}") + ":v1"
+        skopeo("copy", "--dest-tls-verify=false", f"oci:{layout.path}:v1", f"docker://{target}")
+        cleanup_images.append(target)
+        ok(hakod, "pull", target)
+        assert ok(hakod, "run", "--rm", target, "cat", "/etc/made-by").strip() == "skopeo"
+
+
+def test_platform_is_chosen_from_an_index(hakod, registry, busybox_image_tar, tmp_path, cleanup_images):
+    with open(busybox_image_tar, "rb") as f:
+        rootfs = f.read()
+    layout = oci_images.Layout(str(tmp_path / "multi"))
+    amd = layout.image([rootfs, oci_images.tar_of({"arch": b"amd64\n"})], arch="amd64")
+    arm = layout.image([rootfs, oci_images.tar_of({"arch": b"arm64\n"})], arch="arm64")
+    layout.tag_index([amd, arm], "v1")
+    layout.write()
+    target = repo(registry, "oci/multi") + ":v1"
+    skopeo("copy", "--all", "--dest-tls-verify=false", f"oci:{layout.path}:v1", f"docker://{target}")
+    cleanup_images.append(target)
+
+    ok(hakod, "pull", target)
+    assert ok(hakod, "image", "inspect", "-f", "{{.Id}}", target).strip() == amd["config_digest"]
+    ok(hakod, "rmi", target)
+    ok(hakod, "pull", "--platform", "linux/arm64", target)
+    assert ok(hakod, "image", "inspect", "-f", "{{.Architecture}}", target).strip() == "arm64"
+    result = hakod.docker("pull", "--platform", "linux/s390x", target)
+    assert result.returncode == 1
+    assert "no matching manifest for linux/s390x" in result.stderr
+
+
+def test_save_and_load_round_trip(hakod, tmp_path, cleanup_images):
+    tagged = f"saved-{uuid.uuid4().hex[:8]}:v1"
+    cleanup_images.append(tagged)
+    ok(hakod, "tag", "busybox:latest", tagged)
+    image_id = ok(hakod, "image", "inspect", "-f", "{{.Id}}", tagged).strip()
+    archive = str(tmp_path / "saved.tar")
+    ok(hakod, "save", "-o", archive, tagged)
+
+    # skopeo reads it as a docker-archive
+    info = json.loads(skopeo("inspect", f"docker-archive:{archive}"))
+    assert len(info["Layers"]) == 1
+
+    ok(hakod, "rmi", tagged)
+    out = ok(hakod, "load", "-i", archive)
+    assert f"Loaded image: {tagged}" in out
+    assert ok(hakod, "image", "inspect", "-f", "{{.Id}}", tagged).strip() == image_id
+    assert ok(hakod, "run", "--rm", tagged, "echo", "loaded").strip() == "loaded"
+
+
+def test_load_of_a_skopeo_archive(hakod, busybox_image_tar, tmp_path, cleanup_images):
+    with open(busybox_image_tar, "rb") as f:
+        rootfs = f.read()
+    layout = oci_images.Layout(str(tmp_path / "layout"))
+    layout.tag(layout.image([rootfs, oci_images.tar_of({"etc/from-archive": b"yes\n"})]), "v1")
+    layout.write()
+    tagged = f"skopeo-archive-{uuid.uuid4().hex[:8]}:v1"
+    cleanup_images.append(tagged)
+    archive = str(tmp_path / "skopeo.tar")
+    skopeo("copy", f"oci:{layout.path}:v1", f"docker-archive:{archive}:{tagged}")
+    out = ok(hakod, "load", "-i", archive)
+    assert f"Loaded image: {tagged}" in out
+    assert ok(hakod, "run", "--rm", tagged, "cat", "/etc/from-archive").strip() == "yes"
+
+
+def test_load_of_garbage_changes_nothing(hakod, tmp_path):
+    before = ok(hakod, "images", "-q", "--no-trunc")
+    bad = tmp_path / "bad.tar"
+    bad.write_bytes(os.urandom(4096))
+    result = hakod.docker("load", "-i", str(bad))
+    assert result.returncode == 1
+    assert ok(hakod, "images", "-q", "--no-trunc") == before
+
+
+def test_login_and_push_with_basic_auth(hakod, auth_registry, tmp_path, cleanup_images):
+    config_dir = str(tmp_path / "docker-config")
+    env = {"DOCKER_CONFIG": config_dir}
+    target = f"{auth_registry.host}/private/bb-{uuid.uuid4().hex[:8]}:v1"
+    cleanup_images.append(target)
+    ok(hakod, "tag", "busybox:latest", target)
+
+    denied = hakod.docker("push", target, env=env)
+    assert denied.returncode == 1
+    assert "authentication required" in (denied.stdout + denied.stderr) or "unauthorized" in (denied.stdout + denied.stderr)
+
+    bad = hakod.docker("login", "-u", auth_registry.username, "--password-stdin", auth_registry.host,
+                       input="wrong\n", env=env)
+    assert bad.returncode == 1
+
+    out = hakod.docker("login", "-u", auth_registry.username, "--password-stdin", auth_registry.host,
+                       input=auth_registry.password + "\n", env=env, check=True).stdout
+    assert "Login Succeeded" in out
+    out = ok(hakod, "push", target, env=env)
+    assert "Pushed" in out
+    ok(hakod, "rmi", target)
+    ok(hakod, "pull", target, env=env)
