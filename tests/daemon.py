@@ -201,10 +201,10 @@ class Daemon:
             names += [json.loads(d)["bridge"] for (d,) in rows if json.loads(d).get("bridge")]
         except sqlite3.Error:
             pass
-        return sorted(set(names))
+        return names[:1] + sorted(set(names[1:]) - set(names[:1]))
 
     def nft_table(self) -> str:
-        return "hako_" + self.bridges()[0]
+        return "hako_" + self.bridges()[0]     # named after the default bridge
 
     def _force_cleanup(self) -> None:
         for pid in monitor_pids(self.exec_root):

@@ -120,7 +120,8 @@ class TokenServer:
 
         self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        threading.Thread(target=self._server.serve_forever, name="token-server", daemon=True).start()
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="token-server",
+                         daemon=True).start()
         return self
 
     def stop(self) -> None:

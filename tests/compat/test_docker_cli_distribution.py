@@ -223,3 +223,64 @@ def test_login_and_push_with_basic_auth(hakod, auth_registry, tmp_path, cleanup_
     assert "Pushed" in out
     ok(hakod, "rmi", target)
     ok(hakod, "pull", target, env=env)
+
+
+def test_bearer_token_flow_through_hakod(hakod, tmp_path, cleanup_images):
+    """docker login and push against a registry behind a token server: hakod follows the
+    WWW-Authenticate challenge to the realm with the right scope."""
+    from tests.registry_servers import RegistryServer, TokenServer
+
+    with TokenServer(users={"tok": "en-pass"}) as tokens, RegistryServer(auth="token", token_server=tokens) as reg:
+        env = {"DOCKER_CONFIG": str(tmp_path / "docker-config")}
+        target = f"{reg.host}/team/bb-{uuid.uuid4().hex[:8]}:v1"
+        cleanup_images.append(target)
+        ok(hakod, "tag", "busybox:latest", target)
+        assert hakod.docker("login", "-u", "tok", "--password-stdin", reg.host, input="wrong\n", env=env).returncode == 1
+        hakod.docker("login", "-u", "tok", "--password-stdin", reg.host, input="en-pass\n", env=env, check=True)
+        out = ok(hakod, "push", target, env=env)
+        assert "digest: sha256:" in out
+        path = target.split("/", 1)[1].rsplit(":", 1)[0]
+        scopes = [s for r in tokens.requests for s in r["scopes"]]
+        assert f"repository:{path}:pull,push" in scopes, tokens.requests
+        ok(hakod, "rmi", target)
+        ok(hakod, "pull", target, env=env)
+        ok(hakod, "rmi", target)
+        anonymous = hakod.docker("pull", target, input="")     # no stdin: the CLI cannot prompt for a login
+        assert anonymous.returncode == 1
+        assert "unauthorized" in anonymous.stderr.lower() or "denied" in anonymous.stderr.lower()
+
+
+def test_removing_an_image_collects_its_blobs(hakod, registry, busybox_image_tar, tmp_path):
+    with open(busybox_image_tar, "rb") as f:
+        target = oci_images.push_fresh_image(registry.host, str(tmp_path), f.read(), f"gc/img-{uuid.uuid4().hex[:8]}")
+    blobs_dir = os.path.join(hakod.data_root, "content", "blobs", "sha256")
+    before = set(os.listdir(blobs_dir))
+    ok(hakod, "pull", target)
+    added = set(os.listdir(blobs_dir)) - before
+    assert added, "the pulled layer blob is kept for push and save"
+    ok(hakod, "rmi", target)
+    assert not (set(os.listdir(blobs_dir)) & added)
+
+
+def test_save_several_images_and_load_an_oci_archive(hakod, registry, busybox_image_tar, tmp_path, cleanup_images):
+    with open(busybox_image_tar, "rb") as f:
+        fresh = oci_images.push_fresh_image(registry.host, str(tmp_path), f.read(), f"multi/img-{uuid.uuid4().hex[:8]}")
+    ok(hakod, "pull", fresh)
+    cleanup_images.append(fresh)
+    other = f"multi-save-{uuid.uuid4().hex[:8]}:v1"
+    cleanup_images.append(other)
+    ok(hakod, "tag", "busybox:latest", other)
+    archive = str(tmp_path / "two.tar")
+    ok(hakod, "save", "-o", archive, fresh, other)
+    ok(hakod, "rmi", fresh, other)
+    out = ok(hakod, "load", "-i", archive)
+    assert f"Loaded image: {fresh}" in out and f"Loaded image: {other}" in out
+
+    # an OCI archive written by skopeo from what hako saved
+    oci_archive = str(tmp_path / "oci.tar")
+    skopeo("copy", f"docker-archive:{archive}:{other}", f"oci-archive:{oci_archive}:{other.split(':')[1]}")
+    ok(hakod, "rmi", other)
+    result = hakod.docker("load", "-i", oci_archive, check=True)
+    loaded_id = result.stdout.strip().splitlines()[-1]
+    assert "Loaded image" in loaded_id
+    assert ok(hakod, "run", "--rm", "busybox:latest", "true") == ""

@@ -220,3 +220,51 @@ def test_run_pull_policies(daemon_factory, tmp_path, env):
     assert daemon.d.requests[0].query == {"fromImage": "docker.io/library/busybox", "tag": "latest",
                                           "platform": "linux/amd64"}
     assert "Unable to find image" not in r.err and r.err.startswith("latest: Pulling from library/busybox\n")
+
+
+# -- prompts on a terminal ----------------------------------------------------------------------------
+
+def run_on_terminal(host, argv, typed: bytes, env, tmp_path):
+    """Run the CLI with stdin on a pty where ``typed`` is already waiting; (status, stdout, stderr)."""
+    import pty
+    from hako.cli.context import Cli
+    from hako.cli.main import main
+    master, slave = pty.openpty()
+    out, err = tmp_path / "tty-out", tmp_path / "tty-err"
+    fds = [os.open(p, os.O_RDWR | os.O_CREAT | os.O_TRUNC) for p in (out, err)]
+    try:
+        os.write(master, typed)
+        status = main(argv, Cli(host=host, environ=env, stdin_fd=slave, stdout_fd=fds[0], stderr_fd=fds[1]))
+    finally:
+        for fd in (master, slave, *fds):
+            os.close(fd)
+    return status, out.read_text(), err.read_text()
+
+
+def test_login_prompts_on_a_terminal(daemon_factory, tmp_path, env):
+    d = daemon_factory(lambda req: Reply(200, {"IdentityToken": "", "Status": "Login Succeeded"}))
+    status, out, err = run_on_terminal(d.host, ["login", "r:5000"], b" tracer \n pw \n", env, tmp_path)
+    assert status == 0, err
+    assert out == "Username: Password: \nLogin Succeeded\n"
+    assert d.requests[0].json() == {"username": "tracer", "password": "pw", "serveraddress": "r:5000"}
+    # stored credentials give the default user name; an empty password is refused
+    status, out, err = run_on_terminal(d.host, ["login", "-u", "x", "r:5000"], b"\n", env, tmp_path)
+    assert (status, out, err) == (1, "Password: \n", "Error: Password Required\n")
+
+
+def test_pull_asks_for_credentials_after_a_401_on_a_terminal(daemon_factory, tmp_path, env):
+    def handler(req):
+        if req.headers.get("x-registry-auth") == "e30=":
+            return Reply(401, {"message": "unauthorized: authentication required"})
+        return stream_reply(*PULLED)
+    d = daemon_factory(handler)
+    status, out, err = run_on_terminal(d.host, ["pull", "-q", "r:5000/app"], b"alice\nsecret\n", env, tmp_path)
+    assert status == 0, err
+    assert out == "\nLogin prior to pull:\nUsername: Password: \nr:5000/app:latest\n"
+    assert [r.headers["x-registry-auth"] for r in d.requests][0] == "e30="
+    assert json.loads(__import__("base64").urlsafe_b64decode(d.requests[1].headers["x-registry-auth"])) == {
+        "username": "alice", "password": "secret", "serveraddress": "r:5000"}
+    assert not (tmp_path / "cfg").exists()  # asked for this pull only, not stored
+    # not on a terminal: the 401 is the answer
+    r = Run(tmp_path, d.host, ["pull", "r:5000/app"], environ=env)
+    assert (r.status, r.err) == (1, "Error response from daemon: unauthorized: authentication required\n")

@@ -72,6 +72,32 @@ def test_truncated_or_corrupt_gzip_is_an_error_not_a_short_read():
         read_all(compression.open_decompressed(io.BytesIO(gzip.compress(b"x") + b"junk")))
 
 
+@pytest.mark.parametrize("cut", [4, 5, 9, 200, -5, -1])
+def test_truncated_zstd_is_an_error_not_a_short_read(cut):
+    cctx = zstandard.ZstdCompressor(write_checksum=True, write_content_size=True)
+    packed = cctx.compress(sample(600_000)) + cctx.compress(b"second frame")
+    with pytest.raises(InvalidArgument, match="invalid zstd data"):
+        read_all(compression.open_decompressed(io.BytesIO(packed[:cut])))
+
+
+def test_zstd_streams_of_every_shape_are_followed_to_their_end():
+    data = sample(1_000_000)
+    skippable = (0x184D2A53).to_bytes(4, "little") + (5).to_bytes(4, "little") + b"12345"
+    for cctx in (zstandard.ZstdCompressor(), zstandard.ZstdCompressor(level=19, write_checksum=True),
+                 zstandard.ZstdCompressor(write_content_size=False)):
+        packed = skippable + cctx.compress(data) + cctx.compress(b"") + skippable
+        assert read_all(compression.open_decompressed(io.BytesIO(packed))) == data
+        chunked = io.BytesIO()
+        with cctx.stream_writer(chunked, closefd=False) as writer:       # no content size, many blocks
+            for i in range(0, len(data), 100_000):
+                writer.write(data[i:i + 100_000])
+        assert read_all(compression.open_decompressed(io.BytesIO(chunked.getvalue()))) == data
+    corrupt = bytearray(zstandard.ZstdCompressor(write_checksum=True).compress(data))
+    corrupt[len(corrupt) // 2] ^= 0xFF
+    with pytest.raises(InvalidArgument, match="invalid zstd data"):
+        read_all(compression.open_decompressed(io.BytesIO(bytes(corrupt))))
+
+
 def test_decompressed_output_is_bounded_by_the_read_size():
     bomb = gzip.compress(b"\0" * 50_000_000)
     stream = compression.open_decompressed(io.BytesIO(bomb))

@@ -138,6 +138,23 @@ def test_committing_a_blob_that_exists_is_fine(store):
     assert store.digests() == [digest] and ingests(store) == []
 
 
+def test_put_bytes_from_many_threads_at_once(store):
+    errors = []
+
+    def put():
+        try:
+            assert store.put_bytes(b"manifest" * 1000) == digest_of(b"manifest" * 1000)
+        except Exception as exc:       # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=put) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and store.digests() == [digest_of(b"manifest" * 1000)] and ingests(store) == []
+
+
 def test_put_bytes_checks_the_expected_digest(store):
     with pytest.raises(DigestMismatch):
         store.put_bytes(b"abc", digest_of(b"abd"))
@@ -148,7 +165,7 @@ def test_put_bytes_checks_the_expected_digest(store):
 def test_a_second_writer_of_a_ref_fails_cleanly_without_waiting(store):
     first = store.writer("same", digest_of(b"data"), 4)
     with pytest.raises(Conflict, match="same"):
-        store.writer("same", digest_of(b"data"), 4, wait=False)
+        store.writer("same", digest_of(b"data"), 4)
     first.write(b"data")
     first.commit()
 
@@ -160,7 +177,7 @@ def test_a_second_writer_waits_and_then_finds_the_blob_committed(store):
     seen = {}
 
     def second():
-        writer = store.writer("same", digest_of(data), len(data))     # blocks on the flock
+        writer = store.writer("same", digest_of(data), len(data), wait=True)     # blocks on the flock
         seen["exists"] = store.exists(digest_of(data))
         seen["offset"] = writer.offset
         writer.abort()

@@ -13,6 +13,7 @@ from hako.images.registry import Challenge, Credentials, RegistryConfig, decode_
     parse_challenges
 from hako.images.registry.errors import registry_error
 from hako.images.registry.hosts import Endpoint, is_insecure
+from hako.images.registry.transport import merge_scopes
 
 
 # ---- WWW-Authenticate ---------------------------------------------------------------------------
@@ -157,3 +158,11 @@ def test_insecure_registries_setting(entry, host, expected):
 def test_other_hosts_are_secure():
     assert not is_insecure("registry.example:5000", RegistryConfig())
     assert not is_insecure("192.168.1.1", RegistryConfig())
+
+
+# ---- scopes -------------------------------------------------------------------------------------
+
+def test_scopes_merge_per_resource_in_a_stable_order():
+    scopes = ("repository:a:pull,push", "repository:a:push,pull", "repository:b/c:pull", "repository:a:delete",
+              "registry:catalog:*")
+    assert merge_scopes(scopes) == ("repository:a:pull,push,delete", "repository:b/c:pull", "registry:catalog:*")

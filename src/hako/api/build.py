@@ -19,9 +19,6 @@ from .server import COMMON_HEADERS, json_body, json_response, query_bool, query_
 
 log = logging.getLogger(__name__)
 
-_TAR_MAGICS = (b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd")
-
-
 def register(router) -> None:
     router.add("POST", "/build", build)
     router.add("POST", "/build/prune", prune)
@@ -78,18 +75,16 @@ async def build(request: web.Request) -> web.StreamResponse:
                           "send the context (a tar, or a Dockerfile) as the request body")
     started = time.monotonic()
     received = 0
-    with engine.tempfile() as spool:
+    spool = engine.tempfile()
+    try:
         async for chunk in request.content.iter_chunked(1 << 20):
             received += len(chunk)
             await asyncio.to_thread(spool.write, chunk)
         spool.flush()
-        spool.seek(0)
-        head = spool.read(512)
-        spool.seek(0)
-        if _is_archive(head):
-            context = await asyncio.to_thread(BuildContext.extract, spool, engine.spool_dir())
-        else:
-            context = BuildContext.from_dockerfile(spool.read(), engine.spool_dir())
+    except BaseException:
+        spool.close()
+        raise
+    context = await asyncio.to_thread(BuildContext.open, spool, engine.spool_dir())
     log.info("build context: %d bytes in %.3f s", received, time.monotonic() - started)
     response = web.StreamResponse(headers={**COMMON_HEADERS, "Content-Type": "application/json"})
     response.enable_chunked_encoding()
@@ -118,12 +113,6 @@ async def _stream_error(emit, message: str) -> None:
         await emit({"errorDetail": {"message": message}, "error": message})
     except ConnectionResetError:
         pass
-
-
-def _is_archive(head: bytes) -> bool:
-    if head.startswith(_TAR_MAGICS):
-        return True
-    return len(head) >= 262 and head[257:262] == b"ustar" or (len(head) == 512 and head == b"\0" * 512)
 
 
 async def prune(request: web.Request) -> web.Response:

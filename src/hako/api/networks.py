@@ -250,8 +250,9 @@ async def connect(request: web.Request) -> web.Response:
     network = engine.networks.get(request.match_info["id"])
     container = engine.containers.get(str(body.get("Container") or ""))
     settings = parse_endpoint_settings(body.get("EndpointConfig") or {})
-    running = container.state.status in ("running", "paused")
-    await engine.networks.connect(network, container, settings["aliases"], settings["ipv4"], running)
+    from ..engine.networks import connect as connect_container
+
+    await connect_container(engine, network, container, settings["aliases"], settings["ipv4"])
     return web.Response(status=200, headers=COMMON_HEADERS)
 
 

@@ -25,6 +25,7 @@ import os
 import posixpath
 import re
 import secrets
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ from . import copying
 from .cache import BuildCache, CachedStep, step_key
 from .context import BuildContext
 from .dockerfile import Instruction, Stage, parse, _instruction
+from .sources import DirSource
 from .shellwords import process_word, process_words, split_words
 
 log = logging.getLogger(__name__)
@@ -272,7 +274,8 @@ class Builder:
             change(run)
         layer = None
         if make_layer is not None:
-            layer, container_id = await make_layer(state)
+            layer, container_id, described = await make_layer(state)
+            created_by = described or created_by
         created = now_rfc3339()
         entry = {"created": created, "created_by": created_by}
         if layer is None:
@@ -478,7 +481,7 @@ class Builder:
             run["WorkingDir"] = path
 
         async def make_layer(_state):
-            return await asyncio.to_thread(self._dirs_layer, state, missing), ""
+            return await asyncio.to_thread(self._dirs_layer, state, missing), "", None
         created_by = " ".join(state.shell) + " #(nop) WORKDIR " + path
         await self._commit(state, created_by, change=change, make_layer=make_layer if missing else None)
 
@@ -525,15 +528,35 @@ class Builder:
         source_from = str(ins.flags.get("from") or "")
         if source_from and is_add:
             raise BuildError("ADD does not support the --from flag")
-        mount_key = None
+        cmd = "ADD" if is_add else "COPY"
+        flags = "".join(f" --{k}={v}" for k, v in sorted(ins.flags.items()) if k in ("chown", "chmod"))
+        prefix = f"{' '.join(state.shell)} #(nop) {cmd}"
+
+        def described(plan) -> str:
+            return f"{prefix}{flags} {plan.summary} in {dest} "
+
+        if source_from:
+            # Another stage or image: its id says all about its content, so a cache hit needs
+            # neither a mount nor hashing; both happen only when the step runs.
+            name = process_word(source_from, env, self.escape)
+            top, from_id = await self._source_image(name)
+            flags += f" --from={source_from}"
+
+            async def make_layer(_state):
+                key = await asyncio.to_thread(self._mount, top)
+                try:
+                    plan = await asyncio.to_thread(copying.plan_copy, DirSource(self._mounted(key)), sources, dest,
+                                                   view, is_add=False, cmd=cmd)
+                    layer = await asyncio.to_thread(self._copy_layer, state, plan, DirSource(self._mounted(key)),
+                                                    view, owner, chmod)
+                finally:
+                    await asyncio.to_thread(self.engine.layers.remove_rw, key)
+                return layer, "", described(plan)
+            key_text = f"{prefix}{flags} {json.dumps(sources)} in {dest} from {from_id}"
+            await self._commit(state, key_text, make_layer=make_layer)
+            return
+        source, excluded, heredoc_dir = self.context.source, self.context.excluded, None
         try:
-            if source_from:
-                root, mount_key, from_id = await self._mount_source(process_word(source_from, env, self.escape))
-                excluded = lambda rel: False  # noqa: E731 - another image: no .dockerignore
-            else:
-                root, from_id = self.context.root, ""
-                excluded = self.context.excluded
-            heredoc_dir = None
             if heredocs:
                 heredoc_dir = tempfile.mkdtemp(dir=self.engine.spool_dir(), prefix="heredoc-")
                 for name, doc in heredocs.items():
@@ -541,60 +564,54 @@ class Builder:
                     with open(os.path.join(heredoc_dir, name), "w") as f:
                         f.write(content)
                 sources = [s[2:].lstrip("-").strip("'\"") if s.startswith("<<") else s for s in sources]
-                root, excluded = heredoc_dir, (lambda rel: False)
-            cmd = "ADD" if is_add else "COPY"
-            plan = await asyncio.to_thread(copying.plan_copy, root, sources, dest, view, is_add=is_add,
+                source, excluded = DirSource(heredoc_dir), (lambda rel: False)
+            plan = await asyncio.to_thread(copying.plan_copy, source, sources, dest, view, is_add=is_add,
                                            excluded=excluded, cmd=cmd)
-            if from_id:
-                plan.summary = f"{plan.summary}"
-            flags = "".join(f" --{k}={v}" for k, v in sorted(ins.flags.items()) if k in ("chown", "chmod"))
-            if source_from:
-                flags += f" --from={source_from}"
-            created_by = f"{' '.join(state.shell)} #(nop) {cmd}{flags} {plan.summary} in {dest} "
 
             async def make_layer(_state):
-                return await asyncio.to_thread(self._copy_layer, state, plan, view, owner, chmod), ""
-            await self._commit(state, created_by, make_layer=make_layer, content=plan.digest)
+                return await asyncio.to_thread(self._copy_layer, state, plan, source, view, owner, chmod), "", None
+            await self._commit(state, described(plan), make_layer=make_layer, content=plan.digest)
         finally:
-            if mount_key:
-                await asyncio.to_thread(self.engine.layers.remove_rw, mount_key)
-            if heredocs and heredoc_dir:
-                import shutil
-
+            if heredoc_dir:
                 shutil.rmtree(heredoc_dir, ignore_errors=True)
 
-    def _copy_layer(self, state: StageState, plan, view, owner, chmod):
+    def _copy_layer(self, state: StageState, plan, source, view, owner, chmod):
         with tempfile.NamedTemporaryFile(dir=self.engine.spool_dir(), prefix="build-layer-") as out:
-            copying.write_layer(plan, out, view, owner, chmod)
+            copying.write_layer(plan, out, source, view, owner, chmod)
             out.flush()
             return self.engine.add_layer(out.name, state.top)
 
-    async def _mount_source(self, name: str) -> tuple[str, str, str]:
-        """COPY --from: an earlier stage (by name or index) or an image, mounted read-only-by-use."""
+    def _mount(self, top: str | None) -> str:
+        """A private snapshot of a stage's or image's root, to read COPY --from sources in."""
+        key = "build-src-" + secrets.token_hex(8)
+        layers = self.engine.layers
+        layers.prepare(key, top)
+        try:
+            layers.mount(key)
+        except BaseException:
+            layers.remove_rw(key)
+            raise
+        return key
+
+    def _mounted(self, key: str) -> str:
+        return os.path.join(self.engine.layers.rw_dir, key, "merged")
+
+    async def _source_image(self, name: str) -> tuple[str | None, str]:
+        """COPY --from: an earlier stage (by name or index) or an image: (top layer, image id)."""
         if name.lower() in self.stage_names:
             source = self.stages[self.stage_names[name.lower()]]
-            top, image_id = source.top, source.image_id
-        elif name.isdigit():
+            return source.top, source.image_id
+        if name.isdigit():
             index = int(name)
             if index >= len(self.stages):
                 raise BuildError(f"invalid from flag value {name}: refers to current or future build stage")
-            top, image_id = self.stages[index].top, self.stages[index].image_id
-        else:
-            try:
-                image = await self._base_image(name)
-            except NotFound:
-                raise BuildError(f"invalid from flag value {name}: pull access denied for {name}, "
-                                 "repository does not exist or may require 'docker login'") from None
-            top, image_id = image.top, image.id
-        key = "build-src-" + secrets.token_hex(8)
-        layers = self.engine.layers
-        await asyncio.to_thread(layers.prepare, key, top)
+            return self.stages[index].top, self.stages[index].image_id
         try:
-            root = await asyncio.to_thread(layers.mount, key)
-        except BaseException:
-            await asyncio.to_thread(layers.remove_rw, key)
-            raise
-        return root, key, image_id
+            image = await self._base_image(name)
+        except NotFound:
+            raise BuildError(f"invalid from flag value {name}: pull access denied for {name}, "
+                             "repository does not exist or may require 'docker login'") from None
+        return image.top, image.id
 
     # ---- RUN -------------------------------------------------------------------------------------
 
@@ -645,7 +662,7 @@ class Builder:
             if code != 0:
                 raise BuildError(f"The command '{' '.join(argv)}' returned a non-zero code: {code}")
             layer = await asyncio.to_thread(snapshot_layer, engine, container.id)
-            return layer, container.id
+            return layer, container.id, None
         finally:
             if container is not None:
                 try:

@@ -1,56 +1,81 @@
-"""The build context: an untrusted tar (maybe compressed) unpacked into a private directory.
+"""The build context: an untrusted tar (maybe compressed), or a bare Dockerfile, that a build
+reads its Dockerfile and COPY sources from.
 
-    with BuildContext.extract(stream, tmp_dir) as ctx:     # refuses `..`, absolute names, links out
-        ctx.dockerfile("Dockerfile")                       # its text
-        ctx.resolve("src/app.py")                          # a path inside ctx.root, links resolved in it
+    with BuildContext.open(spool, tmp_dir) as ctx:    # takes the spooled request body
+        ctx.dockerfile("Dockerfile")                  # its text
+        ctx.source.lstat("src/app.py")                # see sources.py
+        ctx.excluded("src/secret")                    # .dockerignore says so
 
-The directory lives under the daemon's data root (its tmp/, swept at start) and is removed when
-the build ends. Entries whose parent is a symlink are refused too, so nothing can be written
-through a link to somewhere outside. Ownership is not kept (COPY gives files to root unless
---chown says otherwise); modes, mtimes and symlinks are.
+A compressed body is decompressed once into a file under the daemon's tmp/ (swept at start);
+the tar is then indexed in place, never unpacked (sources.TarSource refuses `..`, absolute names
+and entries under symlinks). Everything is removed when the build ends.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import tarfile
 import tempfile
 
 from ..errdefs import InvalidArgument, NotFound
-from ..runtime.securejoin import secure_join
 from . import dockerignore
+from .sources import DirSource, FILE, Source, TarSource, resolve
+
+_GZIP, _BZIP2, _XZ, _ZSTD = b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"\x28\xb5\x2f\xfd"
+
+
+def is_archive(head: bytes) -> bool:
+    """Whether a request body is a (maybe compressed) tar rather than a bare Dockerfile."""
+    if head.startswith((_GZIP, _BZIP2, _XZ, _ZSTD)):
+        return True
+    return len(head) >= 262 and head[257:262] == b"ustar"
 
 
 class BuildContext:
-    def __init__(self, root: str):
-        self.root = root
+    def __init__(self, source: Source, cleanup):
+        self.source = source
+        self._cleanup = cleanup
         self.ignore = dockerignore.Rules([])
-        path = os.path.join(root, ".dockerignore")
-        if os.path.isfile(path) and not os.path.islink(path):
-            with open(path, encoding="utf-8", errors="replace") as f:
-                self.ignore = dockerignore.parse(f.read())
+        node = source.lstat(".dockerignore")
+        if node is not None and node.kind == FILE:
+            with source.open(".dockerignore") as f:
+                self.ignore = dockerignore.parse(f.read().decode("utf-8", "replace"))
 
     @classmethod
-    def extract(cls, stream, tmp_dir: str) -> "BuildContext":
-        root = tempfile.mkdtemp(prefix="build-", dir=tmp_dir)
+    def open(cls, spool, tmp_dir: str) -> "BuildContext":
+        """From the spooled request body (a file object this context now owns)."""
         try:
-            _extract(stream, root)
+            spool.seek(0)
+            head = spool.read(512)
+            spool.seek(0)
+            if not is_archive(head):
+                return cls.from_dockerfile(spool.read(), tmp_dir, also_close=spool)
+            tar = spool
+            if head.startswith((_GZIP, _BZIP2, _XZ, _ZSTD)):
+                tar = tempfile.NamedTemporaryFile(dir=tmp_dir, prefix="build-context-")
+                try:
+                    _decompress(head, spool, tar)
+                finally:
+                    spool.close()
+                tar.seek(0)
+            source = TarSource(tar)
         except BaseException:
-            shutil.rmtree(root, ignore_errors=True)
+            spool.close()
             raise
-        return cls(root)
+        return cls(source, tar.close)
 
     @classmethod
-    def from_dockerfile(cls, text: bytes, tmp_dir: str) -> "BuildContext":
+    def from_dockerfile(cls, text: bytes, tmp_dir: str, also_close=None) -> "BuildContext":
         """A context that is only a Dockerfile (`docker build - < Dockerfile`)."""
         root = tempfile.mkdtemp(prefix="build-", dir=tmp_dir)
         with open(os.path.join(root, "Dockerfile"), "wb") as f:
             f.write(text)
-        return cls(root)
+        if also_close is not None:
+            also_close.close()
+        return cls(DirSource(root), lambda: shutil.rmtree(root, ignore_errors=True))
 
     def close(self) -> None:
-        shutil.rmtree(self.root, ignore_errors=True)
+        self._cleanup()
 
     def __enter__(self) -> "BuildContext":
         return self
@@ -60,79 +85,41 @@ class BuildContext:
 
     def dockerfile(self, name: str) -> str:
         name = name or "Dockerfile"
-        path = self.resolve(name)
-        if not os.path.isfile(path) and name == "Dockerfile":
-            lower = self.resolve("dockerfile")     # as Docker: the lower-case name is accepted too
-            path = lower if os.path.isfile(lower) else path
-        if not os.path.isfile(path):
+        rel = resolve(self.source, name)
+        node = self.source.lstat(rel)
+        if (node is None or node.kind != FILE) and name == "Dockerfile":
+            rel = resolve(self.source, "dockerfile")     # as Docker: the lower-case name works too
+            node = self.source.lstat(rel)
+        if node is None or node.kind != FILE:
             raise NotFound(f"Cannot locate specified Dockerfile: {name}")
-        with open(path, encoding="utf-8", errors="replace") as f:
-            return f.read()
-
-    def resolve(self, rel: str) -> str:
-        """The context path ``rel`` as a host path under root, symlinks resolved inside root."""
-        return secure_join(self.root, rel)
+        with self.source.open(rel) as f:
+            return f.read().decode("utf-8", "replace")
 
     def excluded(self, rel: str) -> bool:
         return bool(self.ignore) and self.ignore.excluded(rel)
 
 
-def _extract(stream, root: str) -> None:
-    try:
-        tar = tarfile.open(fileobj=stream, mode="r|*")
-    except tarfile.TarError as exc:
-        raise InvalidArgument(f"failed to read the build context: {exc}") from None
-    links: set[str] = set()
-    with tar:
-        try:
-            for member in tar:
-                _extract_member(tar, member, root, links)
-        except tarfile.TarError as exc:
-            raise InvalidArgument(f"failed to read the build context: {exc}") from None
+def _decompress(head: bytes, src, dst) -> None:
+    if head.startswith(_GZIP):
+        import gzip
 
+        reader = gzip.GzipFile(fileobj=src, mode="rb")
+    elif head.startswith(_BZIP2):
+        import bz2
 
-def _clean(name: str, what: str = "entry") -> str:
-    if name.startswith("/") or any(part == ".." for part in name.split("/")):
-        raise InvalidArgument(f"invalid build context: {what} {name!r} points outside the context")
-    parts = [p for p in name.split("/") if p not in ("", ".")]
-    return "/".join(parts)
+        reader = bz2.BZ2File(src, mode="rb")
+    elif head.startswith(_XZ):
+        import lzma
 
-
-def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, root: str, links: set[str]) -> None:
-    rel = _clean(member.name)
-    if not rel:
-        return
-    parts = rel.split("/")
-    for i in range(1, len(parts)):
-        if "/".join(parts[:i]) in links:
-            raise InvalidArgument(f"invalid build context: entry {member.name!r} goes through a symbolic link")
-    path = os.path.join(root, rel)
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    if os.path.lexists(path) and not (member.isdir() and os.path.isdir(path) and not os.path.islink(path)):
-        if os.path.isdir(path) and not os.path.islink(path):
-            shutil.rmtree(path)
-        else:
-            os.unlink(path)
-    mode = member.mode & 0o7777
-    if member.isdir():
-        os.makedirs(path, exist_ok=True)
-        os.chmod(path, mode | 0o700)
-    elif member.isreg():
-        source = tar.extractfile(member)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            shutil.copyfileobj(source, out, 1 << 20)
-        os.chmod(path, mode)
-    elif member.issym():
-        os.symlink(member.linkname, path)
-        links.add(rel)
-        return
-    elif member.islnk():
-        target = _clean(member.linkname, "link target")
-        if target in links or not os.path.isfile(os.path.join(root, target)):
-            raise InvalidArgument(f"invalid build context: hard link {member.name!r} to {member.linkname!r}")
-        os.link(os.path.join(root, target), path)
-        return
+        reader = lzma.LZMAFile(src, mode="rb")
     else:
-        return      # devices, fifos: not build input
-    os.utime(path, (member.mtime, member.mtime), follow_symlinks=False)
+        try:
+            import zstandard
+        except ImportError:
+            raise InvalidArgument("failed to read the build context: zstd compression is not supported") from None
+        reader = zstandard.ZstdDecompressor().stream_reader(src)
+    try:
+        shutil.copyfileobj(reader, dst, 1 << 20)
+    except (OSError, EOFError, ValueError) as exc:
+        raise InvalidArgument(f"failed to read the build context: {exc}") from None
+    dst.flush()

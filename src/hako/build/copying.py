@@ -1,13 +1,14 @@
 """COPY and ADD: which files a step takes, what digest they have, and the layer tar they make.
 
-    plan = plan_copy(source_root, ["src/", "*.txt"], "/app/", image_view, is_add=False, excluded=...)
+    plan = plan_copy(source, ["src/", "*.txt"], "/app/", image_view, is_add=False, excluded=...)
     plan.digest                    # content and metadata of every source file, no timestamps
-    write_layer(plan, out, owner=(0, 0), chmod=None)
+    write_layer(plan, out, source, image_view, owner=(0, 0), chmod=None)
 
 Docker's rules: a directory source copies its contents; several sources (or a wildcard) need a
 destination directory ending in "/"; a single file goes to the destination path, or into it
 when it ends in "/" or is a directory in the image; ADD unpacks local tar archives. Source paths
-never leave the source root: `..` and absolute paths are taken inside it, symlinks resolved in it.
+never leave the source (sources.py): `..` and absolute paths are taken inside it, symlinks
+resolved in it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import tarfile
 from dataclasses import dataclass, field
 
 from ..errdefs import InvalidArgument, NotFound
-from ..runtime.securejoin import secure_join
+from .sources import DIR, FILE, LINK, Node, Source, resolve
 
 _WILDCARD = set("*?[")
 
@@ -29,15 +30,14 @@ _WILDCARD = set("*?[")
 @dataclass
 class Entry:
     dest: str               # image path without the leading "/"
-    host: str | None        # the file to read (None: a directory made here, or a symlink)
-    st: os.stat_result | None
-    link: str = ""
+    node: Node
+    src: str = ""           # the source path of a file, to read it from
 
 
 @dataclass
 class CopyPlan:
     entries: list[Entry] = field(default_factory=list)
-    archives: list[tuple[str, str]] = field(default_factory=list)   # (host tar, dest dir) for ADD
+    archives: list[tuple[str, str]] = field(default_factory=list)   # (source tar, dest dir) for ADD
     digest: str = ""
     summary: str = ""        # file:<hex>, dir:<hex> or multi:<hex>, as history shows it
 
@@ -79,8 +79,8 @@ def has_wildcard(path: str) -> bool:
     return any(ch in _WILDCARD for ch in path)
 
 
-def _expand(root: str, pattern: str) -> list[str]:
-    """Context-relative paths matching ``pattern`` (Go's filepath.Match per path component)."""
+def _expand(source: Source, pattern: str) -> list[str]:
+    """Source paths matching ``pattern`` (Go's filepath.Match per path component)."""
     parts = [p for p in pattern.split("/") if p not in ("", ".")]
     found = [""]
     for part in parts:
@@ -89,40 +89,33 @@ def _expand(root: str, pattern: str) -> list[str]:
             if not has_wildcard(part):
                 nxt.append(posixpath.join(base, part))
                 continue
-            directory = secure_join(root, base)
-            try:
-                names = sorted(os.listdir(directory))
-            except (FileNotFoundError, NotADirectoryError):
-                continue
+            names = source.listdir(resolve(source, base))
             nxt.extend(posixpath.join(base, n) for n in names if fnmatch.fnmatchcase(n, part))
         found = nxt
-    return [f for f in found if os.path.lexists(secure_join(root, f))]
+    return [f for f in found if source.lstat(resolve(source, f)) is not None]
 
 
-def plan_copy(root: str, sources: list[str], dest: str, view: ImageView, *, is_add: bool,
+def plan_copy(source: Source, sources: list[str], dest: str, view: ImageView, *, is_add: bool,
               excluded=lambda rel: False, cmd: str = "COPY") -> CopyPlan:
     plan = CopyPlan()
     dest_is_dir = dest.endswith("/")
     matched: list[str] = []
-    wildcard = False
-    for source in sources:
-        if is_add and source.startswith(("http://", "https://")):
-            raise InvalidArgument(f"ADD failed: fetching {source} is not supported: hako builds without network "
+    for pattern in sources:
+        if is_add and pattern.startswith(("http://", "https://")):
+            raise InvalidArgument(f"ADD failed: fetching {pattern} is not supported: hako builds without network "
                                   "access to remote sources; download it into the build context and ADD it from there")
-        clean = posixpath.normpath("/" + source).lstrip("/")
+        clean = posixpath.normpath("/" + pattern).lstrip("/")
         if has_wildcard(clean):
-            wildcard = True
-            hits = [h for h in _expand(root, clean) if not excluded(h)]
+            hits = [h for h in _expand(source, clean) if not excluded(h)]
             if not hits:
                 raise NotFound(f"{cmd} failed: no source files were specified")
             matched.extend(hits)
             continue
-        host = secure_join(root, clean)
-        if not os.path.lexists(host) or (clean and excluded(clean)):
+        if source.lstat(resolve(source, clean)) is None or (clean and excluded(clean)):
             raise NotFound(f"{cmd} failed: file not found in build context or excluded by .dockerignore: "
-                           f"stat {source}: file does not exist")
+                           f"stat {pattern}: file does not exist")
         matched.append(clean)
-    if (len(matched) > 1 or (wildcard and len(matched) > 1)) and not dest_is_dir:
+    if len(matched) > 1 and not dest_is_dir:
         raise InvalidArgument(f"When using {cmd} with more than one source file, the destination must be a directory and end with a /")
     dest_rel = posixpath.normpath(dest).strip("/")
     if dest_rel == ".":
@@ -130,71 +123,62 @@ def plan_copy(root: str, sources: list[str], dest: str, view: ImageView, *, is_a
     digest = hashlib.sha256()
     kinds = set()
     for rel in matched:
-        host = secure_join(root, rel)
-        st = os.stat(host)
-        if stat.S_ISDIR(st.st_mode):
+        real = resolve(source, rel)
+        node = source.lstat(real)
+        if node.kind == DIR:
             kinds.add("dir")
-            _add_tree(plan, root, rel, host, dest_rel, digest, excluded)
-        elif is_add and _is_archive(host):
+            _add_tree(plan, source, rel, real, dest_rel, digest, excluded)
+        elif is_add and _is_archive(source, real):
             kinds.add("file")
-            plan.archives.append((host, dest_rel))
-            _hash_file(digest, "archive:" + rel, host, st)
+            plan.archives.append((real, dest_rel))
+            _hash_file(digest, "archive:" + rel, source, real, node)
         else:
             kinds.add("file")
             into_dir = dest_is_dir or not dest_rel or view.is_dir(dest_rel)
             target = posixpath.join(dest_rel, posixpath.basename(rel) or "file") if into_dir else dest_rel
-            plan.entries.append(Entry(target, host, st))
-            _hash_file(digest, target, host, st)
+            plan.entries.append(Entry(target, node, real))
+            _hash_file(digest, target, source, real, node)
     plan.digest = "sha256:" + digest.hexdigest()
     kind = "multi" if len(matched) > 1 else (kinds.pop() if kinds else "file")
     plan.summary = f"{kind}:{digest.hexdigest()}"
     return plan
 
 
-def _add_tree(plan: CopyPlan, root: str, rel: str, host: str, dest_rel: str, digest, excluded) -> None:
+def _add_tree(plan: CopyPlan, source: Source, rel: str, real: str, dest_rel: str, digest, excluded) -> None:
     """A directory source: its contents (not itself) land in the destination directory."""
     if dest_rel:
-        plan.entries.append(Entry(dest_rel, None, os.stat(host)))
-    for dirpath, dirnames, filenames in os.walk(host):
-        dirnames.sort()
-        sub = os.path.relpath(dirpath, host)
-        sub = "" if sub == "." else sub
-        keep_dirs = []
-        for name in dirnames:
-            ctx_rel = posixpath.join(rel, sub, name)
-            if excluded(ctx_rel):
+        plan.entries.append(Entry(dest_rel, source.lstat(real)))
+    stack = [""]
+    while stack:
+        sub = stack.pop()
+        directory = posixpath.join(real, sub) if sub else real
+        names = source.listdir(directory)
+        subdirs = []
+        for name in names:
+            child_sub = posixpath.join(sub, name) if sub else name
+            if excluded(posixpath.join(rel, child_sub)):
                 continue
-            path = os.path.join(dirpath, name)
-            target = posixpath.join(dest_rel, sub, name)
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                link = os.readlink(path)
-                plan.entries.append(Entry(target, None, st, link))
-                digest.update(f"L {target} {link}\0".encode())
+            node = source.lstat(posixpath.join(directory, name))
+            if node is None:
                 continue
-            keep_dirs.append(name)
-            plan.entries.append(Entry(target, None, st))
-            digest.update(f"D {target} {st.st_mode:o}\0".encode())
-        dirnames[:] = keep_dirs
-        for name in sorted(filenames):
-            ctx_rel = posixpath.join(rel, sub, name)
-            if excluded(ctx_rel):
-                continue
-            path = os.path.join(dirpath, name)
-            target = posixpath.join(dest_rel, sub, name)
-            st = os.lstat(path)
-            if stat.S_ISLNK(st.st_mode):
-                link = os.readlink(path)
-                plan.entries.append(Entry(target, None, st, link))
-                digest.update(f"L {target} {link}\0".encode())
-            elif stat.S_ISREG(st.st_mode):
-                plan.entries.append(Entry(target, path, st))
-                _hash_file(digest, target, path, st)
+            target = posixpath.join(dest_rel, child_sub)
+            if node.kind == LINK:
+                plan.entries.append(Entry(target, node))
+                digest.update(f"L {target} {node.link}\0".encode())
+            elif node.kind == DIR:
+                plan.entries.append(Entry(target, node))
+                digest.update(f"D {target} {node.mode:o}\0".encode())
+                subdirs.append(child_sub)
+            elif node.kind == FILE:
+                src = posixpath.join(directory, name)
+                plan.entries.append(Entry(target, node, src))
+                _hash_file(digest, target, source, src, node)
+        stack.extend(reversed(subdirs))
 
 
-def _hash_file(digest, target: str, path: str, st: os.stat_result) -> None:
-    digest.update(f"F {target} {st.st_mode:o} {st.st_size}\0".encode())
-    with open(path, "rb") as f:
+def _hash_file(digest, target: str, source: Source, rel: str, node: Node) -> None:
+    digest.update(f"F {target} {node.mode:o} {node.size}\0".encode())
+    with source.open(rel) as f:
         while True:
             chunk = f.read(1 << 20)
             if not chunk:
@@ -202,14 +186,21 @@ def _hash_file(digest, target: str, path: str, st: os.stat_result) -> None:
             digest.update(chunk)
 
 
-def _is_archive(path: str) -> bool:
+def _is_archive(source: Source, rel: str) -> bool:
     try:
-        return tarfile.is_tarfile(path)
+        with source.open(rel) as f:
+            return _looks_like_tar(f.read(512))
     except OSError:
         return False
 
 
-def write_layer(plan: CopyPlan, out, view: ImageView, owner: tuple[int, int] | None,
+def _looks_like_tar(head: bytes) -> bool:
+    if head.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00")):
+        return True
+    return len(head) >= 262 and head[257:262] == b"ustar"
+
+
+def write_layer(plan: CopyPlan, out, source: Source, view: ImageView, owner: tuple[int, int] | None,
                 chmod: int | None) -> None:
     """The COPY's layer: parent directories (with the image's metadata where they exist), then
     the entries, then unpacked archives."""
@@ -230,53 +221,52 @@ def write_layer(plan: CopyPlan, out, view: ImageView, owner: tuple[int, int] | N
                     info.mode, info.uid, info.gid = stat.S_IMODE(existing.st_mode), existing.st_uid, existing.st_gid
                     info.mtime = int(existing.st_mtime)
                 else:
-                    info.mode, info.uid, info.gid = 0o755, uid if owner else 0, gid if owner else 0
+                    info.mode, info.uid, info.gid = 0o755, uid, gid
                 tar.addfile(info)
 
         for entry in plan.entries:
             if not entry.dest:
                 continue
-            parents(entry.dest)
+            if entry.dest not in written:
+                parents(entry.dest)
+            node = entry.node
             info = tarfile.TarInfo(entry.dest)
-            st = entry.st
             info.uid, info.gid = uid, gid
-            info.mtime = int(st.st_mtime) if st else 0
-            mode = stat.S_IMODE(st.st_mode) if st else 0o755
-            if entry.link:
-                info.type, info.linkname, info.mode = tarfile.SYMTYPE, entry.link, 0o777
+            info.mtime = int(node.mtime)
+            if node.kind == LINK:
+                info.type, info.linkname, info.mode = tarfile.SYMTYPE, node.link, 0o777
                 tar.addfile(info)
-            elif entry.host is None:
+            elif node.kind == DIR:
                 info.type = tarfile.DIRTYPE
-                info.mode = chmod if chmod is not None else mode
+                info.mode = chmod if chmod is not None else node.mode
                 tar.addfile(info)
             else:
-                info.mode = chmod if chmod is not None else mode
-                info.size = st.st_size
-                with open(entry.host, "rb") as f:
+                info.mode = chmod if chmod is not None else node.mode
+                info.size = node.size
+                with source.open(entry.src) as f:
                     tar.addfile(info, f)
             written.add(entry.dest)
         for archive, dest_rel in plan.archives:
             if dest_rel:
                 parents(dest_rel + "/x")
-            _copy_archive(tar, archive, dest_rel, written)
+            with source.open(archive) as f:
+                _copy_archive(tar, f, dest_rel)
 
 
-def _copy_archive(tar: tarfile.TarFile, archive: str, dest_rel: str, written: set[str]) -> None:
+def _copy_archive(tar: tarfile.TarFile, fileobj, dest_rel: str) -> None:
     """ADD of a local archive: its entries under the destination, unsafe names refused."""
-    with tarfile.open(archive, mode="r:*") as source:
-        for member in source:
+    with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
+        for member in archive:
             name = member.name
             if name.startswith("/") or ".." in name.split("/"):
                 raise InvalidArgument(f"ADD failed: archive entry {name!r} points outside the destination")
             clean = posixpath.normpath(name).lstrip("/")
-            if clean in (".", ""):
+            if clean in (".", "") or member.isdev():
                 continue
             member.name = posixpath.join(dest_rel, clean) if dest_rel else clean
             if member.islnk():
                 member.linkname = posixpath.join(dest_rel, posixpath.normpath(member.linkname).lstrip("/"))
-            if member.isdev():
-                continue
-            tar.addfile(member, source.extractfile(member) if member.isreg() else None)
+            tar.addfile(member, archive.extractfile(member) if member.isreg() else None)
 
 
 def resolve_owner(spec: str, view: ImageView) -> tuple[int, int]:

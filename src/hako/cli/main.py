@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None, cli: Cli | None = None) -> int:
         cli = Cli(host=values.get("host") or None)
     else:
         cli.host_flag = values.get("host") or cli.host_flag
+    if values.get("config"):
+        # --config names the directory of config.json, as DOCKER_CONFIG does (login, pull …)
+        cli.environ = {**cli.environ, "DOCKER_CONFIG": values["config"]}
     try:
         return dispatch(cli, words)
     finally:

@@ -30,7 +30,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from ..errdefs import Forbidden, InvalidArgument, NotFound
+from ..errdefs import InvalidArgument, NotFound
 from ..snapshots import overlayfmt, tarwrite
 from ..snapshots.errors import LayerError
 from ..snapshots.safefs import DIR_FLAGS, NotADirectoryOnPath, lstat_at, open_dir, proc_path, remove_at
@@ -154,22 +154,30 @@ class ContainerFS:
         "dir/.", the directory's contents under "."), with what volumes mounted below it hold."""
         st = self.lstat(target)
         prefix = target.name if target.name not in ("/",) else "."
-        with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-            first_names: dict = {}
-            parent_fd, base = self._open_parent(target.parts)
-            try:
-                tarwrite._add_entry(tar, Entry((prefix,), parent_fd, base, st), first_names, upper=False)
-            finally:
-                os.close(parent_fd)
-            if not stat.S_ISDIR(st.st_mode):
-                return
-            self._add_tree(tar, target.parts, (prefix,), first_names)
-            container_path = "/" + "/".join(target.parts)
-            for m in reversed(self.mounts):
-                inside = m.destination.startswith(container_path.rstrip("/") + "/")
-                if inside and m.destination != container_path:
-                    rel = tuple(p for p in m.destination[len(container_path):].split("/") if p)
-                    self._add_tree(tar, tuple(m.destination.strip("/").split("/")), (prefix,) + rel, first_names)
+        writer = _Unpadded(out)
+        tar = tarfile.open(fileobj=writer, mode="w|", format=tarfile.PAX_FORMAT)
+        try:
+            self._write_entries(tar, target, st, prefix)
+        finally:
+            writer.limit = tar.offset + 2 * tarfile.BLOCKSIZE
+            tar.close()
+
+    def _write_entries(self, tar, target: Target, st: os.stat_result, prefix: str) -> None:
+        first_names: dict = {}
+        parent_fd, base = self._open_parent(target.parts)
+        try:
+            tarwrite._add_entry(tar, Entry((prefix,), parent_fd, base, st), first_names, upper=False)
+        finally:
+            os.close(parent_fd)
+        if not stat.S_ISDIR(st.st_mode):
+            return
+        self._add_tree(tar, target.parts, (prefix,), first_names)
+        container_path = "/" + "/".join(target.parts)
+        for m in reversed(self.mounts):
+            inside = m.destination.startswith(container_path.rstrip("/") + "/")
+            if inside and m.destination != container_path:
+                rel = tuple(p for p in m.destination[len(container_path):].split("/") if p)
+                self._add_tree(tar, tuple(m.destination.strip("/").split("/")), (prefix,) + rel, first_names)
 
     def _open_parent(self, parts: tuple[str, ...]) -> tuple[int, str]:
         """An fd for the directory holding ``parts`` and the name in it. The root and a mount's
@@ -207,9 +215,9 @@ class ContainerFS:
     def check_writable(self, parts: tuple[str, ...]) -> None:
         m, _ = self.mount_for(parts)
         if m is not None and not m.rw:
-            raise Forbidden("mounted volume is marked read-only")
+            raise InvalidArgument("mounted volume is marked read-only")
         if m is None and self.readonly_root:
-            raise Forbidden("container rootfs is marked read-only")
+            raise InvalidArgument("container rootfs is marked read-only")
 
     def extract(self, target: Target, stream: BinaryIO, no_overwrite_dir_non_dir: bool,
                 chown_to: tuple[int, int] | None) -> None:
@@ -227,6 +235,25 @@ class ContainerFS:
         except tarfile.TarError as exc:
             raise InvalidArgument(f"invalid tar archive: {exc}") from None
         extractor.finish()
+
+
+class _Unpadded:
+    """Ends the archive after its two zero blocks, as Go's archive/tar (and so Docker) does;
+    Python's tarfile pads it to a 10 KiB record, and docker cp reports the size it got.
+    ``limit`` is set just before the TarFile closes: what comes past it is that padding."""
+
+    def __init__(self, out: BinaryIO):
+        self.out = out
+        self.written = 0
+        self.limit: int | None = None
+
+    def write(self, data: bytes) -> int:
+        size = len(data)
+        if self.limit is not None:
+            data = data[:max(0, self.limit - self.written)]
+        self.out.write(data)
+        self.written += len(data)
+        return size
 
 
 class _Extractor:

@@ -263,3 +263,45 @@ def oci_mounts(points: list[MountPoint], tmpfs: dict[str, str]) -> list[dict]:
         out.append({"destination": os.path.normpath(dest), "type": "tmpfs", "source": "tmpfs",
                     "options": tmpfs_options(options)})
     return out
+
+
+def rootfs_propagation(points: list[MountPoint]) -> str | None:
+    """Docker's rule: a shared bind needs the container's root shared, a slave one rslave."""
+    wanted = {p.propagation for p in points if p.type == "bind"}
+    if wanted & {"shared", "rshared"}:
+        return "shared"
+    if wanted & {"slave", "rslave"}:
+        return "rslave"
+    return None
+
+
+def check_propagation(points: list[MountPoint], mountinfo_text: str) -> None:
+    """A shared (or slave) bind needs its source on a shared (or shared/slave) mount of the
+    host, or the propagation asked for cannot happen; Docker's messages."""
+    table = []
+    for line in mountinfo_text.splitlines():
+        fields = line.split()
+        if "-" in fields[6:]:
+            sep = fields.index("-", 6)
+            table.append((_unescape(fields[4]), fields[6:sep]))
+    for p in points:
+        if p.type != "bind" or p.propagation not in ("shared", "rshared", "slave", "rslave"):
+            continue
+        path = os.path.realpath(p.source)
+        best, optional = "/", []
+        for point, fields in table:
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, optional = point, fields
+        shared = any(f.startswith("shared:") for f in optional)
+        slave = any(f.startswith("master:") for f in optional)
+        if p.propagation in ("shared", "rshared") and not shared:
+            raise InvalidArgument(f"path {p.source} is mounted on {best} but it is not a shared mount")
+        if not (shared or slave):
+            raise InvalidArgument(f"path {p.source} is mounted on {best} but it is not a shared or slave mount")
+
+
+def _unescape(field: str) -> str:
+    from ..linux.mountinfo import unescape
+
+    return unescape(field)

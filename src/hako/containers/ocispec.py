@@ -350,6 +350,9 @@ def build_spec(container: Container, image_config: dict, rootfs: str, cgroup_par
     }
     if cfg.domainname:
         spec["domainname"] = cfg.domainname
+    propagation = container_mounts.rootfs_propagation(container.mounts)
+    if propagation:
+        linux["rootfsPropagation"] = propagation
     return spec
 
 

@@ -40,6 +40,9 @@ def running_users(engine) -> dict[str, set[str]]:
 
 def acquire(engine, container: Container, rootfs: str) -> None:
     """Before the runtime runs: volumes mounted and filled, missing -v bind sources made."""
+    if any(p.type == "bind" and p.propagation not in ("", "private", "rprivate") for p in container.mounts):
+        with open("/proc/self/mountinfo") as f:
+            mounts.check_propagation(container.mounts, f.read())
     acquired = []
     try:
         for p in container.mounts:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import asynccontextmanager
 
-from ..errdefs import InvalidArgument
+from ..errdefs import InvalidArgument, NotFound, Unauthorized
 from ..images import reference
 from ..images.progress import NoProgress, Progress
 
@@ -41,8 +41,14 @@ class Distribution:
 
         ref = reference.parse(name)
         wanted = manifests.Platform.parse(platform) if platform else None
-        async with self.client(ref.repository, credentials) as client:
-            result = await pull(self.stores, client, ref, wanted, progress)
+        try:
+            async with self.client(ref.repository, credentials) as client:
+                result = await pull(self.stores, client, ref, wanted, progress)
+        except Unauthorized as exc:
+            # dockerd's wording and a 404, not a 401: the docker CLI answers a 401 by prompting
+            # for a login, which hangs scripts.
+            raise NotFound(f"pull access denied for {ref.repository}, repository does not exist or "
+                           f"may require 'docker login': {exc}") from None
         self.engine.events.emit("image", "pull", str(ref), name=str(ref))
         return result
 

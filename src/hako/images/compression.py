@@ -93,8 +93,8 @@ def detect(head: bytes) -> str:
     """What compresses a stream that starts with ``head`` (6 bytes are enough)."""
     if head.startswith(GZIP_MAGIC):
         return "gzip"
-    if head.startswith(ZSTD_MAGIC):
-        return "zstd"
+    if head.startswith(ZSTD_MAGIC) or (len(head) >= 4 and int.from_bytes(head[:4], "little") & ~0xF == 0x184D2A50):
+        return "zstd"            # a frame, or a skippable frame (containerd detects both)
     if head.startswith(BZIP2_MAGIC):
         return "bzip2"
     if head.startswith(XZ_MAGIC):
@@ -117,9 +117,9 @@ def open_decompressed(fileobj: BinaryIO, media_type: str | None = None) -> Binar
         return io.BufferedReader(_GzipReader(source), CHUNK)
     if kind == "zstd":
         import zstandard    # lazily: most pulls never need it
-        reader = zstandard.ZstdDecompressor().stream_reader(source, read_size=CHUNK, read_across_frames=True,
-                                                           closefd=True)
-        return io.BufferedReader(reader, CHUNK)
+        reader = zstandard.ZstdDecompressor().stream_reader(_ZstdFrames(source), read_size=CHUNK,
+                                                           read_across_frames=True, closefd=True)
+        return io.BufferedReader(_ZstdErrors(reader), CHUNK)
     if kind == "bzip2":
         import bz2
         return bz2.BZ2File(source)
@@ -223,6 +223,109 @@ class _GzipReader(io.RawIOBase):
     def close(self) -> None:
         if not self.closed:
             self._source.close()
+        super().close()
+
+
+class _ZstdFrames(io.RawIOBase):
+    """Passes a zstd stream through, following its frame and block headers, so that a stream
+    ending inside a frame is an error: zstandard's stream reader takes it for a short stream.
+    Costs a few Python operations per block (up to 128 KiB), not per byte."""
+
+    _SKIPPABLE = range(0x184D2A50, 0x184D2A60)
+
+    def __init__(self, source: BinaryIO):
+        self._source = source
+        self._header = b""         # header bytes gathered so far
+        self._want = 4             # header bytes needed to take the next step
+        self._step = self._on_magic
+        self._skip = 0             # payload bytes to pass over
+        self._checksum = False
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._source.read(size)
+        if not data:
+            if self._skip or self._header or self._step != self._on_magic:
+                raise InvalidArgument("invalid zstd data: unexpected end of stream")
+            return data
+        view, position = memoryview(data), 0
+        while position < len(data):
+            if self._skip:
+                taken = min(self._skip, len(data) - position)
+                self._skip -= taken
+                position += taken
+                continue
+            taken = min(self._want - len(self._header), len(data) - position)
+            self._header += bytes(view[position:position + taken])
+            position += taken
+            if len(self._header) == self._want:
+                header, self._header = self._header, b""
+                self._step(header)
+        return data
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[:len(data)] = data
+        return len(data)
+
+    def _on_magic(self, header: bytes) -> None:
+        magic = int.from_bytes(header, "little")
+        if header == ZSTD_MAGIC:
+            self._want, self._step = 1, self._on_descriptor
+        elif magic in self._SKIPPABLE:
+            self._want, self._step = 4, self._on_skippable_size
+        else:
+            raise InvalidArgument("invalid zstd data: not a zstd frame")
+
+    def _on_skippable_size(self, header: bytes) -> None:
+        self._skip = int.from_bytes(header, "little")
+        self._want, self._step = 4, self._on_magic
+
+    def _on_descriptor(self, header: bytes) -> None:
+        descriptor = header[0]
+        single_segment = descriptor >> 5 & 1
+        self._checksum = bool(descriptor >> 2 & 1)
+        content_size = (1 if single_segment else 0, 2, 4, 8)[descriptor >> 6]
+        rest = (0 if single_segment else 1) + (0, 1, 2, 4)[descriptor & 3] + content_size
+        self._skip, self._want, self._step = rest, 3, self._on_block
+
+    def _on_block(self, header: bytes) -> None:
+        value = int.from_bytes(header, "little")
+        last, kind, size = value & 1, value >> 1 & 3, value >> 3
+        if kind == 3:
+            raise InvalidArgument("invalid zstd data: reserved block type")
+        self._skip = 1 if kind == 1 else size
+        if last:
+            self._skip += 4 if self._checksum else 0
+            self._want, self._step = 4, self._on_magic
+
+    def close(self) -> None:
+        if not self.closed:
+            self._source.close()
+        super().close()
+
+
+class _ZstdErrors(io.RawIOBase):
+    """zstandard's errors as InvalidArgument, like gzip's."""
+
+    def __init__(self, reader):
+        self._reader = reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        import zstandard
+        try:
+            return self._reader.readinto(buffer)
+        except zstandard.ZstdError as exc:
+            raise InvalidArgument(f"invalid zstd data: {exc}") from exc
+
+    def close(self) -> None:
+        if not self.closed:
+            self._reader.close()
         super().close()
 
 

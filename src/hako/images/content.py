@@ -36,6 +36,7 @@ import logging
 import os
 import re
 import time
+import uuid
 from typing import BinaryIO
 
 from ..errdefs import Conflict, InvalidArgument, NotFound
@@ -105,11 +106,13 @@ class ContentStore:
     # ---- writing -------------------------------------------------------------------------------
 
     def writer(self, ref: str, expected_digest: str | None = None, expected_size: int | None = None,
-               *, wait: bool = True) -> "Writer":
-        """Open the ingest ``ref``, resuming what an earlier writer left there.
+               *, wait: bool = False) -> "Writer":
+        """Open the ingest ``ref``, resuming what an earlier writer left there. Blocking: it
+        rehashes the bytes already there.
 
-        With ``wait`` a second writer of the same ref blocks until the first one is done (and then
-        usually finds the blob committed: ``exists()``); without, it gets Conflict at once.
+        A second writer of the same ref gets Conflict at once; with ``wait`` it blocks until the
+        first one is done (and then usually finds the blob committed: ``exists()``). Never wait
+        on the event loop: the first writer may need the loop to finish.
         """
         if not ref:
             raise InvalidArgument("an ingest needs a ref")
@@ -156,14 +159,13 @@ class ContentStore:
             raise DigestMismatch(f"digest mismatch: expected {expected_digest}, got {digest}")
         if self.exists(digest):
             return digest
-        writer = self.writer(f"put-{digest}", digest, len(data))
+        # A ref of its own: two callers putting the same bytes both succeed, neither waits.
+        writer = self.writer(f"put-{digest}-{uuid.uuid4().hex}", digest, len(data))
         try:
-            if writer.offset:
-                writer.reset()
             writer.write(data)
             return writer.commit()
         finally:
-            writer.close()
+            writer.abort()
 
     # ---- removal -------------------------------------------------------------------------------
 

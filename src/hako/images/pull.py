@@ -16,7 +16,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from ..errdefs import InvalidArgument, NotFound, Unsupported
+from ..errdefs import InvalidArgument, Unsupported
 from ..snapshots import chain_ids as make_chain_ids
 from . import compression, manifests, reference
 from .progress import CountingReader, Progress
@@ -241,6 +241,3 @@ async def distribution_inspect(client, ref: reference.Reference) -> dict:
     return {"Descriptor": {"mediaType": media_type, "digest": digest, "size": len(body)},
             "Platforms": platforms}
 
-
-def missing_image_error(ref: reference.Reference) -> NotFound:
-    return NotFound(f"pull access denied for {ref.repository}, repository does not exist or may require 'docker login'")

@@ -16,7 +16,7 @@ import struct
 from ..errdefs import Conflict, Forbidden, InvalidArgument
 
 # Docker's default-address-pools: 172.17-31.0.0/16, then 192.168.0.0/16 cut into /20s.
-DEFAULT_POOLS = [{"base": "172.17.0.0/12", "size": 16}, {"base": "192.168.0.0/16", "size": 20}]
+DEFAULT_POOLS = [{"base": f"172.{n}.0.0/16", "size": 16} for n in range(17, 32)] + [{"base": "192.168.0.0/16", "size": 20}]
 
 
 def host_routes() -> list[ipaddress.IPv4Network]:

@@ -148,7 +148,7 @@ class NetworkManager:
         active = self.active[container.id] = _Active(netns_path=path)
         if any(self.networks[ep.network_id].user_defined for ep in eps if ep.network_id in self.networks):
             sockets = await sandbox.in_thread(_dns_sockets_in, path)
-            await self._serve_dns(container.id, active, sockets)
+            await self._serve_dns(container, active, sockets)
         await self._publish(container, eps[0], active)
 
     def _remove_stray_veths(self) -> None:
@@ -366,7 +366,7 @@ class NetworkManager:
             self.active[container.id] = active
             self.records.save_endpoints(eps)
             if embedded:
-                await self._serve_dns(container.id, active, dns_sockets)
+                await self._serve_dns(container, active, dns_sockets)
             await self._start_proxies(eps[0], active, sockets)
             if active.published:
                 await self._apply_nat()
@@ -432,9 +432,12 @@ class NetworkManager:
         active.proxies = []
 
     # DNS
-    async def _serve_dns(self, cid: str, active: _Active, sockets) -> None:
+    async def _serve_dns(self, container, active: _Active, sockets) -> None:
+        """Names of hako's containers answered here; others go to --dns servers, or the host's."""
         udp, tcp = sockets
-        server = dns.Server(lambda name: self.resolve(cid, name), dns.host_nameservers())
+        cid = container.id
+        upstreams = list(container.host_config.dns) or dns.host_nameservers()
+        server = dns.Server(lambda name: self.resolve(cid, name), upstreams)
         active.dns_server = server
         await server.start(udp, tcp)
 
@@ -508,7 +511,9 @@ class NetworkManager:
         await asyncio.to_thread(self.nft.run, nat.delete_script(self.nft_table))
 
     # connect and disconnect
-    async def connect(self, network: Network, container, aliases: list[str], ipv4: str, running: bool) -> None:
+    async def connect(self, network: Network, container, aliases: list[str], ipv4: str, running: bool) -> bool:
+        """Attach ``container`` to ``network`` (at once when it runs). True when this started the
+        container's embedded DNS server (its resolv.conf must then point at it)."""
         mode = container.host_config.network_mode or "default"
         if mode == "host" or network.driver == HOST:
             raise Forbidden("container cannot be disconnected from host network or connected to host network")
@@ -529,6 +534,12 @@ class NetworkManager:
         eps.append(ep)
         self.records.save_endpoints([ep])
         self._event(network, "connect", container=container.id)
+        if ep.ip and network.user_defined and self.active[container.id].dns_server is None:
+            active = self.active[container.id]
+            sockets = await sandbox.in_thread(_dns_sockets_in, active.netns_path)
+            await self._serve_dns(container, active, sockets)
+            return True
+        return False
 
     async def disconnect(self, network: Network, container, force: bool) -> None:
         eps = self.endpoints.get(container.id, [])

@@ -99,7 +99,7 @@ def _from_container(cli, opts, container: str, src_path: str, dst_path: str) -> 
         if not os.path.isdir(parent):
             raise StatusError(1, f"lstat {parent}: no such file or directory")
         into, rename = parent, os.path.basename(dst_path.rstrip("/"))
-    _extract(counted, into, src_name, rename, keep_owner=opts["archive"])
+    _extract(counted, into, src_name, rename)
     _done(cli, opts, counted.count, dst_path)
     return 0
 
@@ -123,11 +123,11 @@ class _Counting:
 
 
 class _HostTar(tarfile.TarFile):
-    keep_owner = False
+    """Files land owned by whoever runs the copy, as docker's CLI extracts (archive.CopyTo,
+    NoLchown), with -a or without."""
 
     def chown(self, tarinfo, targetpath, numeric_owner):
-        if self.keep_owner:
-            super().chown(tarinfo, targetpath, True)
+        return None
 
 
 def _safe_parts(name: str) -> list[str]:
@@ -139,9 +139,8 @@ def _safe_parts(name: str) -> list[str]:
     return parts
 
 
-def _extract(stream, into: str, src_name: str, rename: str | None, keep_owner: bool) -> None:
+def _extract(stream, into: str, src_name: str, rename: str | None) -> None:
     with _HostTar.open(fileobj=stream, mode="r|") as tar:
-        tar.keep_owner = keep_owner
         for member in tar:
             parts = _safe_parts(member.name)
             if rename is not None and parts and parts[0] == src_name:
@@ -221,7 +220,9 @@ def _tar_of(src_path: str, name: str, follow: bool) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT, dereference=follow) as tar:
         tar.add(src_path.rstrip("/") if not src_path.endswith("/.") else src_path[:-2] or "/", arcname=name)
-    return buffer.getvalue()
+        end = tar.offset + 2 * tarfile.BLOCKSIZE
+    # Go's archive/tar ends after the two zero blocks; tarfile pads to a 10 KiB record.
+    return buffer.getvalue()[:end]
 
 
 def _chunks(fd: int):

@@ -350,8 +350,8 @@ def save(cli, opts, args) -> int:
 
 
 def _check_output_path(path: str) -> None:
-    """docker's ValidateOutputPath: the directory must exist; an existing path must be a file
-    or a directory."""
+    """docker's ValidateOutputPath: the directory must exist; an existing path must be a
+    regular file."""
     import stat
     directory = os.path.dirname(os.path.normpath(path))
     if directory and directory != ".":
@@ -359,14 +359,16 @@ def _check_output_path(path: str) -> None:
             os.stat(directory)
         except OSError as exc:
             raise StatusError(1, f"failed to save image: invalid output path: stat {directory}: "
-                              f"{(exc.strerror or '').lower()}") from None
+                              f"{_reason(exc)}") from None
     try:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise StatusError(1, f"failed to save image: stat {path}: {(exc.strerror or '').lower()}") from None
-    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise StatusError(1, f"failed to save image: stat {path}: {_reason(exc)}") from None
+    if stat.S_ISDIR(mode):
+        raise StatusError(1, "failed to save image: cannot write to a directory")
+    if not stat.S_ISREG(mode):
         raise StatusError(1, f'failed to save image: invalid output path: "{path}" must be a '
                           "directory or a regular file")
 
@@ -375,19 +377,31 @@ def _copy_to_file(resp, path: str) -> None:
     """Write the body to a temporary file beside ``path`` and rename it into place only once the
     whole archive arrived, so a failed save leaves nothing (docker's CopyToFile; mode 0600)."""
     import tempfile
-    fd, temp = tempfile.mkstemp(prefix=".hako_temp_", dir=os.path.dirname(path) or ".")
+    directory = os.path.dirname(path) or "."
+    try:
+        fd, temp = tempfile.mkstemp(prefix=".hako_temp_", dir=directory)
+    except OSError as exc:
+        raise StatusError(1, f"open {directory}/.hako_temp_: {_reason(exc)}") from None
     try:
         try:
             _copy(resp, fd)
         finally:
             os.close(fd)
-        os.rename(temp, path)
+        try:
+            os.rename(temp, path)
+        except OSError as exc:
+            raise StatusError(1, f"rename {temp} {path}: {_reason(exc)}") from None
     except BaseException:
         try:
             os.unlink(temp)
         except FileNotFoundError:
             pass
         raise
+
+
+def _reason(exc: OSError) -> str:
+    """Go's spelling of an errno: "permission denied", "is a directory"."""
+    return (exc.strerror or str(exc)).lower()
 
 
 def _copy(resp, fd: int) -> None:
@@ -406,7 +420,7 @@ def load(cli, opts, args) -> int:
         try:
             fd = os.open(path, os.O_RDONLY)
         except OSError as exc:
-            raise StatusError(1, f"open {path}: {(exc.strerror or '').lower()}") from None
+            raise StatusError(1, f"open {path}: {_reason(exc)}") from None
     else:
         if os.isatty(cli.stdin_fd):
             raise StatusError(1, "requested load from stdin, but stdin is empty")

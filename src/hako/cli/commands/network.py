@@ -201,7 +201,7 @@ def prune(cli, opts, args) -> int:
     report = cli.client.post_json("/networks/prune", _filters_query(parse_filters(opts["filter"]))) or {}
     deleted = report.get("NetworksDeleted") or []
     if deleted:
-        cli.out.write("Deleted Networks:\n" + "".join(name + "\n" for name in deleted))
+        cli.out.write("Deleted Networks:\n" + "".join(name + "\n" for name in deleted) + "\n")
     return 0
 
 

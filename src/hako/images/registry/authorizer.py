@@ -95,7 +95,9 @@ class Authorizer:
         service = challenge.params.get("service", "")
         creds = self.credentials
         try:
-            if creds.identity_token and not creds.username:
+            # As Docker: an identity token wins; the CLI sends it with the username it was
+            # stored under but no password.
+            if creds.identity_token:
                 form = {"grant_type": "refresh_token", "refresh_token": creds.identity_token,
                         "client_id": CLIENT_ID, "service": service, "scope": " ".join(scopes),
                         "access_type": "offline"}

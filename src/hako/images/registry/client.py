@@ -41,7 +41,7 @@ import aiohttp
 from ... import errdefs
 from .auth import Credentials
 from .hosts import RegistryConfig
-from .transport import RETRY_DELAYS, Host, Transport, error_of, retry_now, transient
+from .transport import RETRY_DELAYS, Host, Transport, error_of, merge_scopes, retry_now, transient
 
 log = logging.getLogger(__name__)
 
@@ -323,8 +323,7 @@ class RegistryClient:
         # so one token covers a whole push instead of one per kind of request.
         wanted = self._actions.setdefault(repository, set())
         wanted.update(actions)
-        ordered = [a for a in ("pull", "push") if a in wanted] + sorted(wanted - {"pull", "push"})
-        return (f"repository:{repository}:{','.join(ordered)}",)
+        return merge_scopes([f"repository:{repository}:{','.join(wanted)}"])
 
 
 # ---- helpers ------------------------------------------------------------------------------------

@@ -204,8 +204,22 @@ def _challenges(resp: aiohttp.ClientResponse) -> list[Challenge]:
 
 def _with_challenged_scope(scopes: tuple[str, ...], challenges: list[Challenge]) -> tuple[str, ...]:
     # A registry may name in its challenge a scope the request needs that was not asked for.
-    for challenge in challenges:
-        for scope in challenge.params.get("scope", "").split():
-            if scope and scope not in scopes:
-                scopes = (*scopes, scope)
-    return scopes
+    named = [scope for challenge in challenges for scope in challenge.params.get("scope", "").split()]
+    return merge_scopes((*scopes, *named))
+
+
+def merge_scopes(scopes) -> tuple[str, ...]:
+    """One scope per resource with the union of its actions, in a stable order:
+    ("repository:a:push,pull", "repository:a:pull") → ("repository:a:pull,push",). distribution
+    lists a challenge's actions in no particular order."""
+    actions: dict[str, set[str]] = {}
+    for scope in scopes:
+        resource, _, listed = scope.rpartition(":")
+        if not resource:
+            continue
+        actions.setdefault(resource, set()).update(a for a in listed.split(",") if a)
+    return tuple(f"{resource}:{','.join(_ordered(wanted))}" for resource, wanted in actions.items())
+
+
+def _ordered(actions: set[str]) -> list[str]:
+    return [a for a in ("pull", "push") if a in actions] + sorted(actions - {"pull", "push"})
