@@ -58,12 +58,14 @@ class Daemon:
         self.env.pop("DOCKER_CONTEXT", None)
         self.process: subprocess.Popen | None = None
         self.log_path = os.path.join(base, "hakod.log")
+        self.extra_args: list[str] = []      # more hakod flags (registry mirrors, insecure registries)
 
     @classmethod
-    def start(cls, busybox_tar: str | None = None) -> "Daemon":
+    def start(cls, busybox_tar: str | None = None, extra_args: list[str] = ()) -> "Daemon":
         token = uuid.uuid4().hex[:8]
         base = tempfile.mkdtemp(prefix="hako-test-daemon-", dir="/var/tmp")
         daemon = cls(base, f"/run/hako-test-{token}", f"/hako-test-{token}")
+        daemon.extra_args = list(extra_args)
         daemon.launch()
         if busybox_tar:
             daemon.import_busybox(busybox_tar)
@@ -71,7 +73,7 @@ class Daemon:
 
     def launch(self) -> None:
         args = [sys.executable, "-m", "hako.hakod", "-H", self.host, "--data-root", self.data_root,
-                "--exec-root", self.exec_root, "--cgroup-parent", self.cgroup_parent]
+                "--exec-root", self.exec_root, "--cgroup-parent", self.cgroup_parent, *self.extra_args]
         log = open(self.log_path, "ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
                                         env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")})

@@ -209,7 +209,8 @@ class RegistryServer:
     """``docker-registry serve`` on 127.0.0.1:<free port>."""
 
     def __init__(self, auth: str | None = None, users: dict[str, str] | None = None,
-                 token_server: TokenServer | None = None, tls: bool = False, delete: bool = True):
+                 token_server: TokenServer | None = None, tls: bool = False, delete: bool = True,
+                 bind: str = "127.0.0.1"):
         if auth not in (None, "htpasswd", "token"):
             raise ValueError(f"unknown auth mode {auth!r}")
         if auth == "token" and token_server is None:
@@ -219,13 +220,14 @@ class RegistryServer:
         self.token_server = token_server
         self.tls = tls
         self.delete = delete
+        self.bind = bind           # the address it listens on and is named by (host, url)
         self.port = 0
         self.dir = ""
         self.process: subprocess.Popen | None = None
 
     @property
     def host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.bind}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -286,7 +288,7 @@ class RegistryServer:
                  "storage:", "  filesystem:", f"    rootdirectory: {self.storage}",
                  "  delete:", f"    enabled: {'true' if self.delete else 'false'}",
                  "  maintenance:", "    uploadpurging:", "      enabled: false",
-                 "http:", f"  addr: 127.0.0.1:{self.port}", f"  secret: {secrets.token_hex(16)}",
+                 "http:", f"  addr: {self.bind}:{self.port}", f"  secret: {secrets.token_hex(16)}",
                  "  draintimeout: 0s"]
         if self.tls:
             cert, key = self_signed("127.0.0.1", ip="127.0.0.1")

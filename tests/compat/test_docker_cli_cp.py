@@ -150,3 +150,31 @@ def test_archive_mode_keeps_owners(cli, hakod, box, workdir):
     assert cli("cp", "-a", f"{box}:/tmp/owned", out).returncode == 0
     st = os.stat(out)
     assert (st.st_uid, st.st_gid) == (os.getuid(), os.getgid())
+
+
+def test_progress_line_only_on_a_terminal(hakod, box, workdir):
+    """docker 24+ reports "Successfully copied <size> to <dest>" when stderr is a terminal
+    (-q silences it); hako's CLI prints the same line with the same size."""
+    import shlex
+    import subprocess
+    import sys
+
+    from tests.daemon import ROOT
+
+    src = os.path.join(workdir, "pw")
+    with open(src, "w") as f:
+        f.write("x" * 100)
+    hako = f"{shlex.quote(sys.executable)} -m hako.cli.main -H {hakod.host}"
+    env = {**hakod.env, "PYTHONPATH": os.path.join(ROOT, "src")}
+    lines = {}
+    for name, prog in (("docker", "docker"), ("hako", hako)):
+        for args in (f"cp {box}:/etc/passwd {workdir}/out.{name}", f"cp {src} {box}:/tmp/in.{name}",
+                     f"cp -q {box}:/etc/passwd {workdir}/quiet.{name}"):
+            result = subprocess.run(["script", "-qec", f"{prog} {args}", "/dev/null"], env=env, capture_output=True,
+                                    timeout=60)
+            lines[(name, args.split()[1])] = result.stdout.decode().replace(f".{name}", ".X")
+    assert lines[("docker", "-q")] == lines[("hako", "-q")] == ""
+    docker_out = [v for (n, _), v in lines.items() if n == "docker" and v]
+    hako_out = [v for (n, _), v in lines.items() if n == "hako" and v]
+    assert docker_out == hako_out
+    assert docker_out[0].startswith("Successfully copied ") and docker_out[0].endswith(f"to {workdir}/out.X\r\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import uuid
 
@@ -284,3 +285,32 @@ def test_save_several_images_and_load_an_oci_archive(hakod, registry, busybox_im
     loaded_id = result.stdout.strip().splitlines()[-1]
     assert "Loaded image" in loaded_id
     assert ok(hakod, "run", "--rm", "busybox:latest", "true") == ""
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="needs tmux")
+def test_docker_cli_draws_progress_bars_in_a_terminal(hakod, registry, busybox_image_tar, tmp_path):
+    """A pull held in the middle of its new layer: the docker CLI, in a real terminal, shows
+    the layer's bar with its byte counts from hakod's progressDetail."""
+    from tests.compat.test_docker_cli_interactive import Terminal
+    from tests.faulty_proxy import FaultyProxy
+
+    with open(busybox_image_tar, "rb") as f:
+        target = oci_images.push_fresh_image(registry.host, str(tmp_path), f.read(), f"tty/img-{uuid.uuid4().hex[:8]}")
+    proxy = FaultyProxy(registry.host)
+    terminal = Terminal(hakod)
+    try:
+        proxy.fault = "stall"
+        proxy.fault_digest = json.loads(skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{target}"))["layers"][1]["digest"]
+        through_proxy = target.replace(registry.host, proxy.host)
+        terminal.start("pull", through_proxy)
+        terminal.wait_for(r"Downloading \[=*>\s*\]\s+\d+(\.\d+)?[kM]B/\d+(\.\d+)?[kM]B", timeout=30)
+        assert "Already exists" in terminal.screen()
+        proxy.fault = None
+        proxy.release.set()
+        terminal.wait_for(r"EXITED=0", timeout=60)
+        screen = terminal.screen()
+        assert "Pull complete" in screen and f"Status: Downloaded newer image for {through_proxy}" in screen
+    finally:
+        terminal.close()
+        proxy.stop()
+        hakod.docker("rmi", target.replace(registry.host, proxy.host))

@@ -57,7 +57,8 @@ def test_default_bridge_gives_an_address_a_default_route_and_hosts_entry(hakod):
     assert ipaddress.ip_address(address) in subnet
     assert f"default via {gateway} dev eth0" in out
     assert f"{address}\t" in out                   # /etc/hosts maps the hostname to it
-    assert netns_files(hakod) == [] and veths_on(bridge["Options"]["com.docker.network.bridge.name"]) == []
+    assert netns_files(hakod) == []
+    wait_for(lambda: veths_on(bridge["Options"]["com.docker.network.bridge.name"]) == [], what="the veth to go")
 
 
 def test_the_default_bridge_has_no_embedded_dns(hakod):

@@ -46,14 +46,15 @@ def test_kill9_keeps_running_containers_reachable_and_cleans_up_after_exited_one
 
         assert inspect(daemon, doomed)["State"]["Status"] == "exited"
         assert netns_files(daemon) == [web[:12]]
-        assert len(veths_on(bridge)) == 1
+        wait_for(lambda: len(veths_on(bridge)) == 1, what="the exited container's veth to go")
         assert "hello-from" in http_get(f"http://127.0.0.1:{port}/index.html")     # the proxy is back
         assert f"dport {port} dnat to {web_ip}:80" in nft_published(daemon.nft_table())
         out = daemon.docker("run", "--rm", "--network", net, "busybox", "nslookup", "web").stdout
         assert f"Address: {web_ip}" in out                                          # DNS too
 
         docker(daemon, "rm", "-f", web, doomed)
-        assert netns_files(daemon) == [] and veths_on(bridge) == []
+        assert netns_files(daemon) == []
+        wait_for(lambda: veths_on(bridge) == [], what="the veths to go with their namespaces")
         assert "dnat" not in nft_published(daemon.nft_table())
         docker(daemon, "network", "rm", net)
 

@@ -8,6 +8,7 @@ real registry.
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 import os
@@ -197,11 +198,15 @@ class FaultProxy:
     """An HTTP proxy in front of the registry that misbehaves on request: ``fail_blobs`` 503s
     before passing blob GETs on, ``cut_blobs`` blob replies cut halfway, ``tamper_manifests``
     manifest bodies changed by a byte, ``page_size`` tag lists paginated by the proxy,
-    ``ignore_range`` whole blobs served whatever Range asks."""
+    ``ignore_range`` whole blobs served whatever Range asks, ``redirect_blobs`` blob GETs sent
+    to "storage" on another origin (``localhost`` rather than 127.0.0.1), as S3-backed registries do;
+    the storage passes them on with ``storage_auth``, as a presigned URL carries its own."""
 
     def __init__(self, upstream: str, fail_blobs=0, cut_blobs=0, tamper_manifests=False, page_size=0,
-                 ignore_range=False):
+                 ignore_range=False, redirect_blobs=False, storage_auth=""):
         self.upstream = upstream
+        self.redirect_blobs, self.storage_auth = redirect_blobs, storage_auth
+        self.storage_requests: list[dict] = []
         self.ignore_range = ignore_range
         self.fail_blobs, self.cut_blobs = fail_blobs, cut_blobs
         self.tamper_manifests, self.page_size = tamper_manifests, page_size
@@ -231,8 +236,17 @@ class FaultProxy:
         if self.page_size and request.path.endswith("/tags/list"):
             return await self.tags_page(request)
         path_qs = request.path_qs
+        if is_blob and self.redirect_blobs and not path_qs.startswith("/storage/"):
+            port = self.host.rsplit(":", 1)[1]
+            raise web.HTTPTemporaryRedirect(f"http://localhost:{port}/storage{path_qs}")
+        if path_qs.startswith("/storage/"):
+            self.storage_requests.append(dict(request.headers))
+            path_qs = path_qs.removeprefix("/storage")
+            is_blob = True
         dropped = ("content-length", "range") if self.ignore_range else ("content-length",)
         headers = {k: v for k, v in request.headers.items() if k.lower() not in dropped}
+        if request.path.startswith("/storage/") and self.storage_auth:
+            headers["Authorization"] = self.storage_auth
         async with self.session.request(request.method, f"http://{self.upstream}{path_qs}", headers=headers,
                                         data=await request.read(), allow_redirects=False) as upstream:
             body = await upstream.read()
@@ -314,6 +328,26 @@ def test_fetch_blob_into_an_async_sink(registry, images):
             await client.fetch_blob("app", Descriptor(OCI_LAYER_GZIP, digest, len(blob)), sink)
             return sink
     assert run(main()).digest() == digest
+
+
+def test_fetch_blob_follows_a_redirect_to_storage_and_resumes_there(basic_registry):
+    layer = _image({"big": BIG})[0]
+    creds = Credentials("alice", "secret")
+    storage_auth = "Basic " + base64.b64encode(b"alice:secret").decode()
+
+    async def main():
+        async with RegistryClient(basic_registry.host, RegistryConfig(), creds) as client:
+            await push_image(client, "redirected/app", "v1", {"big": BIG})
+        async with FaultProxy(basic_registry.host, redirect_blobs=True, storage_auth=storage_auth,
+                              cut_blobs=1) as proxy:
+            async with RegistryClient(proxy.host, RegistryConfig(), creds, retry_delays=(0.05,)) as client:
+                sink = await fetch(client, "redirected/app", digest_of(layer), len(layer))
+            return sink, proxy.storage_requests
+    sink, storage_requests = run(main())
+    assert sink.digest() == digest_of(layer) and sink.resets == 0
+    assert len(storage_requests) == 2 and storage_requests[1]["Range"].startswith("bytes=")
+    # The registry's credentials never go to the storage's origin.
+    assert all("Authorization" not in headers for headers in storage_requests)
 
 
 def test_fetch_blob_retries_503_with_backoff(registry, images):
@@ -535,6 +569,13 @@ def test_basic_login_good_and_bad(basic_registry):
         run(login("wrong"))
     assert str(refused.value) == (f"login attempt to http://{basic_registry.host}/v2/ "
                                   "failed with status: 401 Unauthorized")
+
+
+def test_login_to_a_registry_without_auth_succeeds(registry):
+    async def login():
+        async with RegistryClient(registry.host, RegistryConfig(), Credentials("anyone", "anything")) as client:
+            return await client.login()
+    assert run(login()) == ""
 
 
 def test_basic_push_and_pull(basic_registry):

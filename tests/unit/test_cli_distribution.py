@@ -134,6 +134,9 @@ def test_failed_save_leaves_no_file(daemon_factory, tmp_path, env):
     assert os.listdir(out.parent) == ["images.tar"] and out.read_bytes() == b"previous"
     r = Run(tmp_path, d.host, ["save", "-o", "/nonexistent-dir/x.tar", "busybox"], environ=env)
     assert r.err == "failed to save image: invalid output path: stat /nonexistent-dir: no such file or directory\n"
+    for target, kind in ((out.parent, "a directory"), ("/dev/null", "a character device file")):
+        r = Run(tmp_path, d.host, ["save", "-o", str(target), "busybox"], environ=env)
+        assert (r.status, r.err) == (1, f"failed to save image: cannot write to {kind}\n")
 
 
 def test_load_streams_the_archive(daemon_factory, tmp_path, env):
@@ -153,6 +156,8 @@ def test_load_streams_the_archive(daemon_factory, tmp_path, env):
     assert r.status == 0 and d.requests[-1].body == b"from stdin"
     r = Run(tmp_path, d.host, ["load", "-i", str(tmp_path / "missing.tar")], environ=env)
     assert (r.status, r.err) == (1, f"open {tmp_path}/missing.tar: no such file or directory\n")
+    r = Run(tmp_path, d.host, ["load", "-i", str(tmp_path)], environ=env)
+    assert (r.status, r.err) == (1, f"read {tmp_path}: is a directory\n")
 
 
 def test_load_error_in_stream(daemon_factory, tmp_path, env):

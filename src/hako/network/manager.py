@@ -409,10 +409,16 @@ class NetworkManager:
         path = active.netns_path
 
         def remove_links():
-            for veth in veths:
-                links.delete_link(veth)
-            if path:
+            # Unmounting the namespace is enough: the kernel destroys it, and the veth pairs with
+            # their ends inside, once its last process is gone. Deleting each veth first would
+            # wait for an RCU grace period per link (25-35 ms here) on every container's exit.
+            if path and sandbox.is_mounted(path):
                 sandbox.destroy(path)
+            else:
+                for veth in veths:
+                    links.delete_link(veth)
+                if path:
+                    sandbox.destroy(path)
 
         await asyncio.to_thread(remove_links)
         for ep in eps:

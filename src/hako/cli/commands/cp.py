@@ -219,10 +219,17 @@ def _to_container(cli, opts, src_path: str, container: str, dst_path: str) -> in
 def _tar_of(src_path: str, name: str, follow: bool) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT, dereference=follow) as tar:
-        tar.add(src_path.rstrip("/") if not src_path.endswith("/.") else src_path[:-2] or "/", arcname=name)
+        tar.add(src_path.rstrip("/") if not src_path.endswith("/.") else src_path[:-2] or "/", arcname=name,
+                filter=_whole_seconds)
         end = tar.offset + 2 * tarfile.BLOCKSIZE
     # Go's archive/tar ends after the two zero blocks; tarfile pads to a 10 KiB record.
     return buffer.getvalue()[:end]
+
+
+def _whole_seconds(info: tarfile.TarInfo) -> tarfile.TarInfo:
+    # A fractional mtime costs a PAX header per entry; docker's archives carry whole seconds.
+    info.mtime = int(info.mtime)
+    return info
 
 
 def _chunks(fd: int):

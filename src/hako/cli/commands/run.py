@@ -107,7 +107,8 @@ def _pull(cli, image: str, opts, verb: str) -> None:
     from ..progress import StreamFailed
     from .distribution import pull_image
     try:
-        pull_image(cli, image, quiet=opts["quiet"], out=cli.err, platform=opts["platform"])
+        pull_image(cli, image, quiet=opts["quiet"], out=cli.err, platform=opts["platform"],
+                   ask_credentials=False)
     except (StreamFailed, StatusError) as exc:
         message = exc.message if isinstance(exc, StatusError) else str(exc)
         if verb == "run":
