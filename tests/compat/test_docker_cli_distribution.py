@@ -314,3 +314,22 @@ def test_docker_cli_draws_progress_bars_in_a_terminal(hakod, registry, busybox_i
         terminal.close()
         proxy.stop()
         hakod.docker("rmi", target.replace(registry.host, proxy.host))
+
+
+def test_pull_all_tags_and_remove_by_digest(hakod, registry, busybox_image_tar, tmp_path, cleanup_images):
+    name = repo(registry, "dist/alltags")
+    for tag in ("a", "b"):
+        ok(hakod, "tag", "busybox:latest", f"{name}:{tag}")
+        ok(hakod, "push", f"{name}:{tag}")
+        ok(hakod, "rmi", f"{name}:{tag}")
+    cleanup_images.extend([f"{name}:a", f"{name}:b"])
+    ok(hakod, "pull", "-a", name)
+    tags = ok(hakod, "images", "--format", "{{.Tag}}", name).split()
+    assert sorted(tags) == ["a", "b"]
+
+    digests = ok(hakod, "images", "--digests", "--format", "{{.Digest}}", name).split()
+    assert digests and all(d.startswith("sha256:") for d in digests)
+    ok(hakod, "rmi", f"{name}:a", f"{name}:b")
+    ok(hakod, "pull", f"{name}@{digests[0]}")
+    out = ok(hakod, "rmi", f"{name}@{digests[0]}")
+    assert f"Untagged: {name}@{digests[0]}" in out

@@ -176,6 +176,24 @@ def test_cache_hits_and_a_touched_file_reruns_from_its_copy(hakod):
         rmi(hakod, "hako-test/cache:1")
 
 
+def test_cache_from_an_image_without_the_build_cache(hakod):
+    files = {"Dockerfile": "FROM busybox\nRUN echo from-run > /r\nCOPY a /a\nCMD [\"cat\", \"/r\"]\n", "a": "a"}
+    _, image, error = build(hakod, files, t="hako-test/cachefrom:1")
+    try:
+        assert error is None
+        history = hakod.api("GET", "/images/hako-test/cachefrom:1/history").json()
+        assert history[1]["Size"] == 1 and history[2]["Size"] > 0      # COPY a (1 byte), RUN
+        assert hakod.api("POST", "/build/prune").status == 200
+        messages, again, error = build(hakod, files, t="hako-test/cachefrom:2", cachefrom=json.dumps(["hako-test/cachefrom:1"]))
+        assert error is None, output(messages)
+        text = output(messages)
+        assert text.count("Using cache") == 3 and "Running in" not in text
+        assert inspect(hakod, "hako-test/cachefrom:2")["RootFS"] == inspect(hakod, "hako-test/cachefrom:1")["RootFS"]
+    finally:
+        rmi(hakod, "hako-test/cachefrom:1", "hako-test/cachefrom:2")
+        hakod.api("POST", "/build/prune")
+
+
 def test_failing_run_leaves_nothing(hakod):
     before = snapshot_dirs(hakod)
     containers_before = hakod.api("GET", "/containers/json?all=1").json()

@@ -121,3 +121,49 @@ def test_kill9_mid_pull_then_the_next_pull_resumes(hakod, registry, proxy, tmp_p
     size = int(hakod.docker("image", "inspect", "-f", "{{.Size}}", target, check=True).stdout)
     assert size >= len(payload)
     hakod.docker("rmi", target, check=True)
+
+
+def hostile_tar(kind: str) -> bytes:
+    import io
+    import tarfile
+
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        def add_file(name: str, data: bytes = b"owned\n") -> None:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+        if kind == "dotdot":
+            add_file("../../../../tmp/hako-escape-dotdot")
+        elif kind == "absolute":
+            add_file("/tmp/hako-escape-absolute")
+        elif kind == "symlink-parent":
+            link = tarfile.TarInfo("escape")
+            link.type, link.linkname = tarfile.SYMTYPE, "/tmp"
+            tar.addfile(link)
+            add_file("escape/hako-escape-symlink")
+        elif kind == "hardlink-outside":
+            link = tarfile.TarInfo("shadow")
+            link.type, link.linkname = tarfile.LNKTYPE, "../../../../etc/shadow"
+            tar.addfile(link)
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink-parent", "hardlink-outside"])
+def test_a_hostile_layer_is_contained_or_refused(hakod, registry, tmp_path, kind):
+    layout = oci_images.Layout(str(tmp_path / "hostile"))
+    layout.tag(layout.image([hostile_tar(kind)]), "v1")
+    layout.write()
+    target = f"{registry.host}/hostile/{kind}-{uuid.uuid4().hex[:6]}:v1"
+    skopeo_push(layout.path, target)
+    before = image_ids(hakod)
+    result = hakod.docker("pull", target)
+    for leaked in ("/tmp/hako-escape-dotdot", "/tmp/hako-escape-absolute", "/tmp/hako-escape-symlink"):
+        assert not os.path.exists(leaked), f"{leaked} was written outside the layer"
+    if result.returncode == 0:
+        # contained: whatever landed is inside the image's own root
+        hakod.docker("rmi", target, check=True)
+    else:
+        assert image_ids(hakod) == before
+        assert result.stderr.strip(), "a refused layer says why"

@@ -235,5 +235,9 @@ async def disk_usage(request: web.Request) -> web.Response:
         size_rw = engine.layers.disk_usage(c.id)
         containers.append(container_summary(c, c.config.image, (size_rw, size_rw + (image.size if image else 0))))
     layers_size = sum(layer.size for layer in engine.layers.layers())
+    from .volumes import volume_json
+
+    volumes = [{**volume_json(v), "UsageData": {"Size": engine.volumes.size(v), "RefCount": len(engine.volumes.users(v.name))}}
+               for v in engine.volumes.list()]
     return json_response({"LayersSize": layers_size, "Images": images, "Containers": containers,
-                              "Volumes": [], "BuildCache": []})
+                              "Volumes": volumes, "BuildCache": []})

@@ -272,6 +272,13 @@ class Builder:
         run = config.setdefault("config", {})
         if change is not None:
             change(run)
+        reused = self._from_cache_images(state, config, created_by) if self.options.cache_from else None
+        if reused is not None:
+            await self.say(" ---> Using cache\n")
+            self.cache.put(key, reused.config_bytes, reused.top)
+            self._adopt(state, reused)
+            await self.say(f" ---> {_short(state.image_id)}\n")
+            return
         layer = None
         if make_layer is not None:
             layer, container_id, described = await make_layer(state)
@@ -296,6 +303,43 @@ class Builder:
         self.cache.put(key, config_bytes, top)
         self._adopt(state, CachedStep(config_bytes, top))
         await self.say(f" ---> {_short(state.image_id)}\n")
+
+    def _from_cache_images(self, state: StageState, config: dict, created_by: str) -> CachedStep | None:
+        """--cache-from: an image whose history continues the parent's with this very step
+        (Docker's classic rule) gives the step's layer; the config is this build's own."""
+        history = state.config.get("history") or []
+        diff_ids = (state.config.get("rootfs") or {}).get("diff_ids") or []
+        from ..snapshots.model import chain_id as make_chain_id
+
+        for name in self.options.cache_from:
+            image = self.engine.images.find(name)
+            if image is None:
+                continue
+            other = image.config
+            other_history = other.get("history") or []
+            other_diffs = (other.get("rootfs") or {}).get("diff_ids") or []
+            n = len(history)
+            if len(other_history) <= n or other_diffs[:len(diff_ids)] != diff_ids:
+                continue
+            if any(_history_key(a) != _history_key(b) for a, b in zip(history, other_history)):
+                continue
+            entry = other_history[n]
+            if entry.get("created_by") != created_by:
+                continue
+            top = state.top
+            new_diffs = list(diff_ids)
+            if not entry.get("empty_layer"):
+                if len(other_diffs) <= len(diff_ids):
+                    continue
+                new_diffs.append(other_diffs[len(diff_ids)])
+                top = make_chain_id(state.top, new_diffs[-1])
+                if self.engine.layers.get(top) is None:
+                    continue
+            config["history"] = history + [entry]
+            config["created"] = entry.get("created") or config.get("created")
+            config.setdefault("rootfs", {"type": "layers"})["diff_ids"] = new_diffs
+            return CachedStep(_config_bytes(config), top)
+        return None
 
     def _adopt(self, state: StageState, step: CachedStep) -> None:
         state.config = json.loads(step.config_bytes)
@@ -698,6 +742,10 @@ class Builder:
 
 def _config_bytes(config: dict) -> bytes:
     return json.dumps(config, separators=(",", ":")).encode()
+
+
+def _history_key(entry: dict) -> tuple[str, bool]:
+    return entry.get("created_by") or "", bool(entry.get("empty_layer"))
 
 
 def _short(image_id: str) -> str:

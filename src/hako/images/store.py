@@ -269,14 +269,22 @@ class ImageStore:
     def history(self, image: Image) -> list[dict]:
         """`docker history`: newest first, a layer's id on the entry that made it."""
         config = image.config
-        diff_count = len(config.get("rootfs", {}).get("diff_ids", []))
+        diff_ids = config.get("rootfs", {}).get("diff_ids", [])
+        diff_count = len(diff_ids)
         entries = config.get("history") or [{"created": config.get("created", "")}]
         out = []
         layer_index = 0
+        chain = None
         for entry in entries:
             empty = entry.get("empty_layer", False)
             size = 0
             if not empty and layer_index < diff_count:
+                # each layer's own size, as docker history shows it (builds make many layers)
+                from ..snapshots.model import chain_id as make_chain_id
+
+                chain = make_chain_id(chain, diff_ids[layer_index])
+                layer = self.layers.get(chain)
+                size = layer.size if layer is not None else 0
                 layer_index += 1
             out.append({"Created": entry.get("created", ""), "CreatedBy": entry.get("created_by", ""),
                         "Comment": entry.get("comment", ""), "Size": size, "Tags": None, "Id": "<missing>"})

@@ -9,12 +9,19 @@
 An insecure endpoint is tried over https without certificate verification first and over plain
 http when that fails, as dockerd does; ``RegistryConfig.plain_http_hosts`` remembers the hosts that
 only answered over http, so later clients skip the failing https attempt.
+
+A secure endpoint's certificate is verified against the system's CAs plus, as with dockerd's
+``/etc/docker/certs.d/<host:port>/``, the ``*.crt`` files in ``<certs_dir>/<host:port>/``; a
+``client.cert`` / ``client.key`` pair there is presented to registries asking for one.
 """
 
 from __future__ import annotations
 
+import glob
 import ipaddress
+import os
 import socket
+import ssl
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -29,6 +36,7 @@ _LOOPBACK_NETWORKS = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network(
 class RegistryConfig:
     insecure_registries: list[str] = field(default_factory=list)   # "host:port", "host" or a CIDR
     mirrors: list[str] = field(default_factory=list)                # URLs, used for docker.io only
+    certs_dir: str = ""             # like /etc/docker/certs.d: <host:port>/*.crt, *.cert + *.key
     # Learned at run time, shared by every client made from this config.
     plain_http_hosts: set[str] = field(default_factory=set, compare=False, repr=False)
 
@@ -105,3 +113,22 @@ def _addresses(hostname: str, resolve: bool) -> list:
     except OSError:
         return []
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+def tls_context(endpoint: Endpoint, config: RegistryConfig):
+    """What aiohttp's ``ssl=`` gets for ``endpoint``: False (no verification) for an insecure one,
+    None (the system's defaults) unless ``certs_dir`` has files for the host, else a context
+    trusting them too."""
+    if endpoint.insecure:
+        return False
+    folder = os.path.join(config.certs_dir, endpoint.host) if config.certs_dir else ""
+    if not folder or not os.path.isdir(folder):
+        return None
+    context = ssl.create_default_context()
+    for ca_file in sorted(glob.glob(os.path.join(folder, "*.crt"))):
+        context.load_verify_locations(cafile=ca_file)
+    for cert_file in sorted(glob.glob(os.path.join(folder, "*.cert"))):
+        key_file = cert_file[:-len(".cert")] + ".key"
+        if os.path.exists(key_file):       # dockerd refuses a lone half; skipping it is gentler
+            context.load_cert_chain(cert_file, key_file)
+    return context

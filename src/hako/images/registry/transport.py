@@ -30,7 +30,7 @@ from ... import errdefs
 from .auth import Challenge, Credentials, parse_challenges
 from .authorizer import Authorizer
 from .errors import RETRYABLE_STATUSES, registry_error
-from .hosts import Endpoint, RegistryConfig, endpoints
+from .hosts import Endpoint, RegistryConfig, endpoints, tls_context
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +41,10 @@ USER_AGENT = "hako/0.1"
 class Host:
     """What the transport has learned about one endpoint."""
 
-    def __init__(self, endpoint: Endpoint, credentials: Credentials | None):
+    def __init__(self, endpoint: Endpoint, credentials: Credentials | None, config: RegistryConfig):
         self.endpoint = endpoint
         self.base = endpoint.url           # the scheme is settled by the ping
-        self.ssl = False if endpoint.insecure else None    # False: no certificate verification
+        self.ssl = tls_context(endpoint, config)
         self.authorizer = Authorizer(credentials)
         self.pinged = False
         self.ping_lock = asyncio.Lock()
@@ -55,7 +55,7 @@ class Transport:
                  session: aiohttp.ClientSession | None, retry_delays: tuple[float, ...]):
         self.config = config
         self.retry_delays = retry_delays
-        self.hosts = [Host(endpoint, credentials) for endpoint in endpoints(domain, config)]
+        self.hosts = [Host(endpoint, credentials, config) for endpoint in endpoints(domain, config)]
         self._session = session
         self._own_session = session is None
 
@@ -188,6 +188,9 @@ def connection_error(method: str, url: str, exc: BaseException) -> errdefs.HakoE
     if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, ConnectionRefusedError):
         # Go's wording, which is what people see from dockerd.
         return errdefs.Unavailable(f'{verb} "{url}": dial tcp {exc.host}:{exc.port}: connect: connection refused')
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        reason = getattr(exc.certificate_error, "verify_message", "") or str(exc.certificate_error)
+        return errdefs.Unavailable(f'{verb} "{url}": tls: failed to verify certificate: {reason}')
     if isinstance(exc, asyncio.TimeoutError):
         return errdefs.Unavailable(f'{verb} "{url}": timeout')
     return errdefs.Unavailable(f'{verb} "{url}": {exc}')
