@@ -9,7 +9,9 @@
 
 Each server runs from a fresh temporary directory (config, storage, htpasswd, certificates and the
 registry's log, ``registry.log_path``), on a free port, and is stopped by pid and removed on
-``stop()``. ``tls=True`` serves https with a self-signed certificate for 127.0.0.1.
+``stop()``. ``tls=True`` serves https with a self-signed certificate (``cert_pem``) for its
+address. ``bind`` may be another of this host's addresses (``host_address()``) for a registry
+that is not insecure by default, as loopback ones are.
 
 The token server issues what distribution's token auth checks: a JWT signed ES256 by a key whose
 self-signed certificate is the registry's ``rootcertbundle``, carried in the JWT header as ``x5c``;
@@ -53,10 +55,21 @@ SERVICE = "hako-test-registry"
 ISSUER = "hako-test-token-server"
 
 
-def free_port() -> int:
+def free_port(address: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((address, 0))
         return sock.getsockname()[1]
+
+
+def host_address() -> str | None:
+    """An IPv4 address of this host that is not loopback (so not insecure by default), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        try:
+            sock.connect(("192.0.2.200", 9))      # only picks the route's source address: UDP sends nothing
+        except OSError:
+            return None
+        address = sock.getsockname()[0]
+    return None if address.startswith("127.") else address
 
 
 def self_signed(common_name: str, ip: str | None = None) -> tuple[bytes, bytes]:
@@ -221,6 +234,7 @@ class RegistryServer:
         self.tls = tls
         self.delete = delete
         self.bind = bind           # the address it listens on and is named by (host, url)
+        self.cert_pem = b""        # the self-signed certificate it serves with tls=True
         self.port = 0
         self.dir = ""
         self.process: subprocess.Popen | None = None
@@ -251,7 +265,7 @@ class RegistryServer:
         self.dir = tempfile.mkdtemp(prefix="hako-test-registry-")
         try:
             for _ in range(5):       # the free port may be taken between choosing and binding it
-                self.port = free_port()
+                self.port = free_port(self.bind)
                 config = self._write_config()
                 with open(self.log_path, "ab") as log:
                     self.process = subprocess.Popen([REGISTRY_BINARY, "serve", config], stdout=log, stderr=log,
@@ -291,7 +305,8 @@ class RegistryServer:
                  "http:", f"  addr: {self.bind}:{self.port}", f"  secret: {secrets.token_hex(16)}",
                  "  draintimeout: 0s"]
         if self.tls:
-            cert, key = self_signed("127.0.0.1", ip="127.0.0.1")
+            cert, key = self_signed(self.bind, ip=self.bind)
+            self.cert_pem = cert
             lines += ["  tls:", f"    certificate: {self._file('tls.crt', cert)}",
                       f"    key: {self._file('tls.key', key)}"]
         if self.auth == "htpasswd":

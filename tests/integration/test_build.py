@@ -73,7 +73,8 @@ def snapshot_dirs(hakod) -> list[str]:
 
 
 def build_tmp(hakod) -> list[str]:
-    return [n for n in os.listdir(os.path.join(hakod.data_root, "tmp")) if n.startswith(("build-", "heredoc-"))]
+    """What a build may leave in hakod's tmp/: spooled contexts, layer tars, heredoc files."""
+    return os.listdir(os.path.join(hakod.data_root, "tmp"))
 
 
 MULTI_STAGE = """\
@@ -204,6 +205,34 @@ def test_failing_run_leaves_nothing(hakod):
     assert snapshot_dirs(hakod) == before
     assert hakod.api("GET", "/containers/json?all=1").json() == containers_before
     assert build_tmp(hakod) == []
+
+
+def test_a_client_leaving_mid_build_leaves_nothing(hakod):
+    import socket
+    import time
+
+    before = snapshot_dirs(hakod)
+    body = context_tar({"Dockerfile": "FROM busybox\nRUN echo started; sleep 2; echo more\nRUN echo never\n"})
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(hakod.socket)
+    sock.sendall(b"POST /build HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-tar\r\n"
+                 + f"Content-Length: {len(body)}\r\n\r\n".encode() + body)
+    seen = b""
+    while b"started" not in seen:
+        chunk = sock.recv(4096)
+        assert chunk, seen
+        seen += chunk
+    sock.close()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        if snapshot_dirs(hakod) == before and not hakod.api("GET", "/containers/json?all=1").json() \
+                and not build_tmp(hakod):
+            break
+        time.sleep(0.2)
+    assert snapshot_dirs(hakod) == before
+    assert hakod.api("GET", "/containers/json?all=1").json() == []
+    assert build_tmp(hakod) == []
+    hakod.api("POST", "/build/prune")
 
 
 @pytest.mark.parametrize("dockerfile,files,expected", [

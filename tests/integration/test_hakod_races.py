@@ -61,4 +61,5 @@ def test_concurrent_starts_run_one_process(hakod):
     assert statuses == [204, 304, 304, 304, 304], [(r.status, r.body) for r in results]
     found = footprint(hakod)["leaks"]        # what a running container holds
     assert len([f for f in found if f.startswith("monitor process")]) == 1, found
-    assert len([f for f in found if f.startswith("mount")]) == 1, found
+    # one root filesystem mount (the other mount is the container's network namespace file)
+    assert len([f for f in found if f.startswith("mount") and "/netns/" not in f]) == 1, found

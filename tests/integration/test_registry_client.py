@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import gzip
 import io
 import json
 import os
@@ -20,10 +21,10 @@ from aiohttp import web
 
 from hako import errdefs
 from hako.images.registry import MANIFEST_TYPES, Credentials, Descriptor, RegistryClient, RegistryConfig
-from tests.image_layouts import (OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, digest_of, skopeo,
+from tests.image_layouts import (OCI_CONFIG, OCI_INDEX, OCI_LAYER_GZIP, OCI_MANIFEST, digest_of, layer_tar, skopeo,
                                  skopeo_push, skopeo_raw_manifest, write_oci_layout)
 from tests import registry_servers
-from tests.registry_servers import RegistryServer, TokenServer, free_port
+from tests.registry_servers import RegistryServer, TokenServer, free_port, host_address
 
 registry = registry_servers.registry     # the module's plain registry (a fixture)
 
@@ -61,6 +62,37 @@ async def fetch(client: RegistryClient, repository: str, digest: str, size: int)
     sink = MemorySink()
     await client.fetch_blob(repository, Descriptor(OCI_LAYER_GZIP, digest, size), sink)
     return sink
+
+
+def _image(files: dict[str, bytes], arch="amd64"):
+    """(layer blob, config blob, manifest body) of a one-layer OCI image, built in memory."""
+    tar = layer_tar(files)
+    layer = gzip.compress(tar, mtime=0)
+    config = json.dumps({"architecture": arch, "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [digest_of(tar)]}}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                           "config": {"mediaType": OCI_CONFIG, "digest": digest_of(config), "size": len(config)},
+                           "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": digest_of(layer), "size": len(layer)}]}
+                          ).encode()
+    return layer, config, manifest
+
+
+async def push_image(client: RegistryClient, repository: str, tag: str, files, chunk_size=None, progress=None):
+    layer, config, manifest = _image(files)
+    for blob in (layer, config):
+        await client.upload_blob(repository, digest_of(blob), len(blob), lambda b=blob: io.BytesIO(b),
+                                 progress=progress, chunk_size=chunk_size)
+    return await client.put_manifest(repository, tag, OCI_MANIFEST, manifest), manifest
+
+
+def _uploads_left(registry, repository: str) -> list[str]:
+    """Upload sessions of ``repository`` still holding data. (A cancelled one keeps an empty
+    ``hashstates`` directory in distribution 2.8, so only ``data`` files count.)"""
+    found = []
+    for root, _, files in os.walk(os.path.join(registry.storage, "docker/registry/v2/repositories", repository)):
+        if os.path.basename(os.path.dirname(root)) == "_uploads" and "data" in files:
+            found.append(root)
+    return found
 
 
 @pytest.fixture(scope="module")
@@ -388,39 +420,6 @@ def test_tampered_manifest_by_digest_is_refused(registry, images):
 
 # ---- push ---------------------------------------------------------------------------------------
 
-def _image(files: dict[str, bytes], arch="amd64"):
-    """(layer blob, config blob, manifest body) of a one-layer OCI image, built in memory."""
-    import gzip
-    from tests.image_layouts import layer_tar
-    tar = layer_tar(files)
-    layer = gzip.compress(tar, mtime=0)
-    config = json.dumps({"architecture": arch, "os": "linux", "config": {},
-                         "rootfs": {"type": "layers", "diff_ids": [digest_of(tar)]}}).encode()
-    manifest = json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                           "config": {"mediaType": OCI_CONFIG, "digest": digest_of(config), "size": len(config)},
-                           "layers": [{"mediaType": OCI_LAYER_GZIP, "digest": digest_of(layer), "size": len(layer)}]}
-                          ).encode()
-    return layer, config, manifest
-
-
-async def push_image(client: RegistryClient, repository: str, tag: str, files, chunk_size=None, progress=None):
-    layer, config, manifest = _image(files)
-    for blob in (layer, config):
-        await client.upload_blob(repository, digest_of(blob), len(blob), lambda b=blob: io.BytesIO(b),
-                                 progress=progress, chunk_size=chunk_size)
-    return await client.put_manifest(repository, tag, OCI_MANIFEST, manifest), manifest
-
-
-def _uploads_left(registry, repository: str) -> list[str]:
-    """Upload sessions of ``repository`` still holding data. (A cancelled one keeps an empty
-    ``hashstates`` directory in distribution 2.8, so only ``data`` files count.)"""
-    found = []
-    for root, _, files in os.walk(os.path.join(registry.storage, "docker/registry/v2/repositories", repository)):
-        if os.path.basename(os.path.dirname(root)) == "_uploads" and "data" in files:
-            found.append(root)
-    return found
-
-
 def test_push_monolithic_then_skopeo_copies_it(registry, tmp_path):
     sent = []
 
@@ -538,6 +537,31 @@ def test_insecure_https_without_verification():
         size, base = run(main())
         assert size and base == f"https://{tls_registry.host}"
         assert config.plain_http_hosts == set()       # https worked: no fallback
+
+
+def test_secure_registry_is_verified_with_the_cas_of_certs_dir(tmp_path):
+    address = host_address()
+    if address is None:
+        pytest.skip("no non-loopback address on this host")
+    with RegistryServer(tls=True, bind=address) as secure:
+
+        async def main(config):
+            async with RegistryClient(secure.host, config) as client:
+                await push_image(client, "secure/app", "v1", {"s": b"secure"})
+                return await client.get_manifest("secure/app", "v1", MANIFEST_TYPES)
+        strict = RegistryConfig()
+        with pytest.raises(errdefs.Unavailable) as refused:
+            run(main(strict))
+        assert str(refused.value).startswith(f'Get "https://{secure.host}/v2/": tls: failed to verify certificate')
+        assert strict.plain_http_hosts == set()        # a secure registry never falls back to http
+
+        certs = tmp_path / "certs.d" / secure.host
+        certs.mkdir(parents=True)
+        (certs / "ca.crt").write_bytes(secure.cert_pem)
+        trusting = RegistryConfig(certs_dir=str(tmp_path / "certs.d"))
+        assert run(main(trusting))[0] == OCI_MANIFEST
+        # Named insecure, it is reached without verification.
+        assert run(main(RegistryConfig(insecure_registries=[secure.host])))[0] == OCI_MANIFEST
 
 
 def test_mirror_serves_docker_hub_images(registry, images):

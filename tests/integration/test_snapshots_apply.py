@@ -178,6 +178,11 @@ def hostile_cases(outside: str, host_name: str):
                                             file(f"up{outside}/x", b"pwned"))
     yield "symlink-deep-parent", tar(directory("a"), symlink("a/b", outside), file("a/b/c/x", b"pwned"))
     yield "symlink-then-whiteout", tar(symlink("link", outside), whiteout("link/x"))
+    # A directory used as a parent, then replaced by a symlink out: the extractor's cache of open
+    # parent directories must not keep writing through the old one, nor follow the new one.
+    yield "dir-replaced-by-symlink", tar(directory("c"), file("c/a"), symlink("c", outside), file("c/x", b"pwned"))
+    yield "dir-whited-out-then-symlink", tar(directory("c"), file("c/a"), whiteout("c"), symlink("c", outside),
+                                             file("c/x", b"pwned"))
     yield "symlink-then-opaque", tar(symlink("link", outside), opaque("link"))
     yield "symlink-then-hardlink", tar(file("f", b"pwned"), symlink("link", outside), hardlink("link/x", "f"))
     yield "hardlink-to-host-file", tar(hardlink("passwd", "/etc/passwd"))

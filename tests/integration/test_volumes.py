@@ -292,3 +292,34 @@ def test_volumes_from_and_duplicates(hakod, volume, hostdir):
     assert (resp.status, resp.json()["message"]) == (400, "Duplicate mount point: /d")
     resp = hakod.api("POST", "/containers/create", {"Image": "busybox", "HostConfig": {"VolumesFrom": ["nope-x"]}})
     assert resp.status == 404
+
+
+def test_volume_mounts_survive_a_daemon_kill_and_are_released_after(hakod, volume):
+    """kill -9 hakod while a container uses a tmpfs volume: the restarted hakod knows the volume
+    is in use (the mount stays), and unmounts it when the container stops."""
+    hakod.api("POST", "/volumes/create", {"Name": volume, "DriverOpts": {"type": "tmpfs", "device": "tmpfs"}})
+    mountpoint = hakod.api("GET", f"/volumes/{volume}").json()["Mountpoint"]
+    cid = _create(hakod, ["sleep", "300"], Binds=[f"{volume}:/v"])
+    assert hakod.api("POST", f"/containers/{cid}/start").status == 204
+    assert _is_mount(mountpoint)
+    hakod.kill9()
+    hakod.launch()
+    assert _is_mount(mountpoint)
+    resp = hakod.api("DELETE", f"/volumes/{volume}")
+    assert resp.status == 409
+    hakod.api("POST", f"/containers/{cid}/kill")
+    hakod.api("POST", f"/containers/{cid}/wait")
+    deadline = time.monotonic() + 5
+    while _is_mount(mountpoint) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _is_mount(mountpoint)
+
+
+def test_a_volume_directory_without_a_record_is_swept_at_start(hakod):
+    stray = os.path.join(hakod.data_root, "volumes", "stray-" + uuid.uuid4().hex[:6])
+    os.makedirs(os.path.join(stray, "_data"))
+    hakod.process.terminate()
+    hakod.process.wait()
+    hakod.launch()
+    assert not os.path.exists(stray)
+    assert os.path.basename(stray) not in _volumes(hakod)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import ssl
 
 import pytest
 
@@ -12,7 +13,7 @@ from hako import errdefs
 from hako.images.registry import Challenge, Credentials, RegistryConfig, decode_registry_auth, endpoints, \
     parse_challenges
 from hako.images.registry.errors import registry_error
-from hako.images.registry.hosts import Endpoint, is_insecure
+from hako.images.registry.hosts import Endpoint, is_insecure, tls_context
 from hako.images.registry.transport import merge_scopes
 
 
@@ -166,3 +167,21 @@ def test_scopes_merge_per_resource_in_a_stable_order():
     scopes = ("repository:a:pull,push", "repository:a:push,pull", "repository:b/c:pull", "repository:a:delete",
               "registry:catalog:*")
     assert merge_scopes(scopes) == ("repository:a:pull,push,delete", "repository:b/c:pull", "registry:catalog:*")
+
+
+# ---- TLS ----------------------------------------------------------------------------------------
+
+def test_tls_context_from_certs_dir(tmp_path):
+    from tests.registry_servers import self_signed
+    cert, key = self_signed("registry.example")
+    folder = tmp_path / "registry.example:5000"
+    folder.mkdir()
+    (folder / "ca.crt").write_bytes(cert)
+    (folder / "client.cert").write_bytes(cert)
+    (folder / "client.key").write_bytes(key)
+    config = RegistryConfig(certs_dir=str(tmp_path))
+    context = tls_context(Endpoint("https://registry.example:5000"), config)
+    assert isinstance(context, ssl.SSLContext)
+    assert any(ca["subject"] == ((("commonName", "registry.example"),),) for ca in context.get_ca_certs())
+    assert tls_context(Endpoint("https://other.example"), config) is None      # system defaults
+    assert tls_context(Endpoint("https://registry.example:5000", insecure=True), config) is False

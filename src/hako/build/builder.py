@@ -31,14 +31,17 @@ import time
 from dataclasses import dataclass, field
 
 from .. import __version__ as HAKO_VERSION
-from ..errdefs import HakoError, InvalidArgument, NotFound
+from ..errdefs import HakoError, NotFound
 from ..images.store import go_arch, now_rfc3339
 from . import copying
 from .cache import BuildCache, CachedStep, step_key
 from .context import BuildContext
+from . import metadata
 from .dockerfile import Instruction, Stage, parse, _instruction
+from .errors import BuildError
+from .metadata import METADATA_INSTRUCTIONS, StepContext, metadata_step
+from .shellwords import process_word, split_words
 from .sources import DirSource
-from .shellwords import process_word, process_words, split_words
 
 log = logging.getLogger(__name__)
 
@@ -46,10 +49,6 @@ DEFAULT_SHELL = ["/bin/sh", "-c"]
 # Docker's predefined build args: usable without an ARG line, and left out of the history.
 PREDEFINED_ARGS = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY", "ftp_proxy",
                    "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy"}
-
-
-class BuildError(InvalidArgument):
-    """A build that stopped: the message is what Docker's stream says."""
 
 
 @dataclass
@@ -228,31 +227,15 @@ class Builder:
     # ---- dispatch --------------------------------------------------------------------------------
 
     async def _dispatch(self, state: StageState, ins: Instruction) -> None:
-        handler = getattr(self, "_do_" + ins.cmd.lower())
+        if ins.cmd in METADATA_INSTRUCTIONS:
+            step = metadata_step(ins, StepContext(state.env(), state.shell, state.cmd_set, self.escape))
+            if ins.cmd == "CMD":
+                state.cmd_set = True
+            await self._metadata(state, step.comment, step.change)
+            return
+        handler = {"ARG": self._do_arg, "WORKDIR": self._do_workdir, "COPY": self._do_copy, "ADD": self._do_add,
+                   "RUN": self._do_run}[ins.cmd]
         await handler(state, ins)
-
-    def _words(self, state: StageState, ins: Instruction) -> list[str]:
-        if ins.json_args is not None:
-            return [process_word(w, state.env(), self.escape) for w in ins.json_args] if ins.cmd in ("COPY", "ADD", "VOLUME") else ins.json_args
-        return process_words(ins.args, state.env(), self.escape)
-
-    def _pairs(self, state: StageState, ins: Instruction) -> list[tuple[str, str]]:
-        """ENV and LABEL: `k=v k2="v 2"`, or the old `k v with spaces` form."""
-        env = state.env()
-        words = split_words(ins.args, self.escape)
-        if words and "=" not in words[0]:
-            if len(words) < 2:
-                raise BuildError(f"{ins.cmd} must have two arguments")
-            key = process_word(words[0], env, self.escape)
-            rest = ins.args[len(words[0]):].strip()
-            return [(key, process_word(rest, env, self.escape))]
-        pairs = []
-        for word in words:
-            if "=" not in word:
-                raise BuildError(f"Syntax error - can't find = in {word!r}. Must be of the form: name=value")
-            key, _, value = word.partition("=")
-            pairs.append((process_word(key, env, self.escape), process_word(value, env, self.escape)))
-        return pairs
 
     async def _metadata(self, state: StageState, comment: str, change, one_space: bool = False) -> None:
         """A step that only changes the config: Docker's `#(nop)` history line, no layer."""
@@ -271,7 +254,7 @@ class Builder:
         config = copy.deepcopy(state.config)
         run = config.setdefault("config", {})
         if change is not None:
-            change(run)
+            change(config)
         reused = self._from_cache_images(state, config, created_by) if self.options.cache_from else None
         if reused is not None:
             await self.say(" ---> Using cache\n")
@@ -346,141 +329,7 @@ class Builder:
         state.top = step.top
         state.image_id = step.image_id
 
-    # ---- metadata instructions -------------------------------------------------------------------
-
-    async def _do_env(self, state: StageState, ins: Instruction) -> None:
-        pairs = self._pairs(state, ins)
-
-        def change(run: dict) -> None:
-            env = list(run.get("Env") or [])
-            for key, value in pairs:
-                env = [e for e in env if e.partition("=")[0] != key] + [f"{key}={value}"]
-            run["Env"] = env
-        await self._metadata(state, "ENV " + " ".join(f"{k}={v}" for k, v in pairs), change)
-
-    async def _do_label(self, state: StageState, ins: Instruction) -> None:
-        pairs = self._pairs(state, ins)
-
-        def change(run: dict) -> None:
-            run["Labels"] = {**(run.get("Labels") or {}), **dict(pairs)}
-        await self._metadata(state, "LABEL " + " ".join(f"{k}={v}" for k, v in pairs), change)
-
-    async def _do_maintainer(self, state: StageState, ins: Instruction) -> None:
-        name = process_word(ins.args, state.env(), self.escape)
-        state.config["author"] = name
-        await self._metadata(state, f"MAINTAINER {name}", None)
-
-    def _command(self, state: StageState, ins: Instruction) -> list[str]:
-        if ins.json_args is not None:
-            return list(ins.json_args)
-        return state.shell + [ins.args]
-
-    async def _do_cmd(self, state: StageState, ins: Instruction) -> None:
-        cmd = self._command(state, ins)
-        state.cmd_set = True
-
-        def change(run: dict) -> None:
-            run["Cmd"] = cmd
-        await self._metadata(state, f"CMD {_go_list(cmd)}", change)
-
-    async def _do_entrypoint(self, state: StageState, ins: Instruction) -> None:
-        entrypoint = self._command(state, ins)
-        cmd_set = state.cmd_set
-
-        def change(run: dict) -> None:
-            run["Entrypoint"] = entrypoint
-            if not cmd_set:
-                run["Cmd"] = None      # as Docker: an inherited CMD does not survive a new ENTRYPOINT
-        await self._metadata(state, f"ENTRYPOINT {_go_list(entrypoint)}", change)
-
-    async def _do_shell(self, state: StageState, ins: Instruction) -> None:
-        shell = list(ins.json_args or [])
-
-        def change(run: dict) -> None:
-            run["Shell"] = shell
-        await self._metadata(state, f"SHELL {_go_list(shell)}", change)
-
-    async def _do_user(self, state: StageState, ins: Instruction) -> None:
-        user = process_word(ins.args, state.env(), self.escape)
-
-        def change(run: dict) -> None:
-            run["User"] = user
-        await self._metadata(state, f"USER {user}", change)
-
-    async def _do_stopsignal(self, state: StageState, ins: Instruction) -> None:
-        sig = process_word(ins.args, state.env(), self.escape)
-
-        def change(run: dict) -> None:
-            run["StopSignal"] = sig
-        await self._metadata(state, f"STOPSIGNAL {sig}", change)
-
-    async def _do_expose(self, state: StageState, ins: Instruction) -> None:
-        ports = []
-        for word in self._words(state, ins):
-            number, _, proto = word.partition("/")
-            proto = (proto or "tcp").lower()
-            low, _, high = number.partition("-")
-            if not low.isdigit() or (high and not high.isdigit()):
-                raise BuildError(f"Invalid containerPort: {number}")
-            for port in range(int(low), int(high or low) + 1):
-                ports.append(f"{port}/{proto}")
-        ports = sorted(set(ports))
-
-        def change(run: dict) -> None:
-            exposed = dict(run.get("ExposedPorts") or {})
-            exposed.update({p: {} for p in ports})
-            run["ExposedPorts"] = exposed
-        await self._metadata(state, "EXPOSE " + " ".join(ports), change)
-
-    async def _do_volume(self, state: StageState, ins: Instruction) -> None:
-        volumes = self._words(state, ins)
-        for v in volumes:
-            if not v.strip():
-                raise BuildError("VOLUME specified can not be an empty string")
-
-        def change(run: dict) -> None:
-            run["Volumes"] = {**(run.get("Volumes") or {}), **{v: {} for v in volumes}}
-        await self._metadata(state, f"VOLUME [{' '.join(volumes)}]", change)
-
-    async def _do_onbuild(self, state: StageState, ins: Instruction) -> None:
-        trigger = ins.args.strip()
-
-        def change(run: dict) -> None:
-            run["OnBuild"] = list(run.get("OnBuild") or []) + [trigger]
-        await self._metadata(state, f"ONBUILD {trigger}", change)
-
-    async def _do_healthcheck(self, state: StageState, ins: Instruction) -> None:
-        words = ins.args.split(None, 1)
-        kind = words[0].upper()
-        if kind == "NONE":
-            if len(words) > 1:
-                raise BuildError("HEALTHCHECK NONE takes no arguments")
-            check = {"Test": ["NONE"]}
-        elif kind == "CMD":
-            rest = words[1] if len(words) > 1 else ""
-            if not rest:
-                raise BuildError("Missing command after HEALTHCHECK CMD")
-            try:
-                parsed = json.loads(rest) if rest.startswith("[") else None
-            except ValueError:
-                parsed = None
-            test = ["CMD"] + parsed if isinstance(parsed, list) else ["CMD-SHELL", rest]
-            check = {"Test": test}
-            for flag, key in (("interval", "Interval"), ("timeout", "Timeout"), ("start-period", "StartPeriod"),
-                              ("start-interval", "StartInterval")):
-                if flag in ins.flags:
-                    check[key] = _duration_ns(str(ins.flags[flag]), flag)
-            if "retries" in ins.flags:
-                try:
-                    check["Retries"] = int(str(ins.flags["retries"]))
-                except ValueError:
-                    raise BuildError(f"invalid retries value: {ins.flags['retries']}") from None
-        else:
-            raise BuildError(f"Unknown type \"{kind}\" in HEALTHCHECK (try CMD)")
-
-        def change(run: dict) -> None:
-            run["Healthcheck"] = check
-        await self._metadata(state, f"HEALTHCHECK &{{{_go_list(check['Test'])} ...}}", change)
+    # ---- ARG and WORKDIR ------------------------------------------------------------------------
 
     async def _do_arg(self, state: StageState, ins: Instruction) -> None:
         declared = self._declare_args(ins, state.args, self.meta, state.env())
@@ -521,8 +370,8 @@ class Builder:
             if part and not view.is_dir(current):
                 missing.append(current)
 
-        def change(run: dict) -> None:
-            run["WorkingDir"] = path
+        def change(config: dict) -> None:
+            config.setdefault("config", {})["WorkingDir"] = path
 
         async def make_layer(_state):
             return await asyncio.to_thread(self._dirs_layer, state, missing), "", None
@@ -554,8 +403,8 @@ class Builder:
 
     async def _copy(self, state: StageState, ins: Instruction, is_add: bool) -> None:
         env = state.env()
-        words = self._words(state, ins)
-        sources, dest = words[:-1], words[-1]
+        args = metadata.words(ins, StepContext(env, state.shell, state.cmd_set, self.escape))
+        sources, dest = args[:-1], args[-1]
         if not dest.startswith("/"):
             workdir = state.run.get("WorkingDir") or "/"
             dest = posixpath.join(workdir, dest) + ("/" if dest.endswith("/") or dest in (".", "./") else "")
@@ -587,14 +436,15 @@ class Builder:
             flags += f" --from={source_from}"
 
             async def make_layer(_state):
-                key = await asyncio.to_thread(self._mount, top)
+                key = "build-src-" + secrets.token_hex(8)
                 try:
+                    await asyncio.to_thread(self._mount, key, top)
                     plan = await asyncio.to_thread(copying.plan_copy, DirSource(self._mounted(key)), sources, dest,
-                                                   view, is_add=False, cmd=cmd)
+                                                   view, is_add=False, cmd=cmd, read_content=False)
                     layer = await asyncio.to_thread(self._copy_layer, state, plan, DirSource(self._mounted(key)),
                                                     view, owner, chmod)
                 finally:
-                    await asyncio.to_thread(self.engine.layers.remove_rw, key)
+                    await asyncio.shield(asyncio.to_thread(self.engine.layers.remove_rw, key))
                 return layer, "", described(plan)
             key_text = f"{prefix}{flags} {json.dumps(sources)} in {dest} from {from_id}"
             await self._commit(state, key_text, make_layer=make_layer)
@@ -625,17 +475,12 @@ class Builder:
             out.flush()
             return self.engine.add_layer(out.name, state.top)
 
-    def _mount(self, top: str | None) -> str:
-        """A private snapshot of a stage's or image's root, to read COPY --from sources in."""
-        key = "build-src-" + secrets.token_hex(8)
+    def _mount(self, key: str, top: str | None) -> None:
+        """A private snapshot of a stage's or image's root, to read COPY --from sources in; the
+        caller removes it (remove_rw), whether this got to the end or not."""
         layers = self.engine.layers
         layers.prepare(key, top)
-        try:
-            layers.mount(key)
-        except BaseException:
-            layers.remove_rw(key)
-            raise
-        return key
+        layers.mount(key)
 
     def _mounted(self, key: str) -> str:
         return os.path.join(self.engine.layers.rw_dir, key, "merged")
@@ -710,7 +555,8 @@ class Builder:
         finally:
             if container is not None:
                 try:
-                    await engine.containers.remove(container, force=True)
+                    # shielded: a build cancelled mid-step still removes what the step made
+                    await asyncio.shield(engine.containers.remove(container, force=True))
                 except HakoError as exc:
                     log.warning("build: removing intermediate container %s: %s", container.id[:12], exc)
                 await self.say(f"Removing intermediate container {container.id[:12]}\n")
@@ -752,24 +598,9 @@ def _short(image_id: str) -> str:
     return image_id.removeprefix("sha256:")[:12]
 
 
-def _go_list(items: list[str]) -> str:
-    """Go's %q of a []string: ["sh" "-c" "echo hi"]."""
-    return "[" + " ".join(json.dumps(i, ensure_ascii=False) for i in items) + "]"
-
-
 def _nop_cmd(created_by: str, run: dict) -> list[str]:
     shell = list(run.get("Shell") or DEFAULT_SHELL)
     prefix = " ".join(shell) + " "
     if created_by.startswith(prefix):
         return shell + [created_by[len(prefix):]]
     return [created_by]
-
-
-def _duration_ns(text: str, flag: str) -> int:
-    from ..containers.logs import parse_duration
-
-    try:
-        value = parse_duration(text)
-    except ValueError:
-        raise BuildError(f"invalid {flag} duration: {text}") from None
-    return int(value * 1e9)

@@ -22,6 +22,7 @@ import tarfile
 from dataclasses import dataclass, field
 
 from ..errdefs import InvalidArgument, NotFound
+from ..runtime.securejoin import secure_join
 from .sources import DIR, FILE, LINK, Node, Source, resolve
 
 _WILDCARD = set("*?[")
@@ -54,7 +55,8 @@ class ImageView:
             return None
         for lower in self.lower_dirs:
             try:
-                st = os.lstat(os.path.join(lower, rel))
+                # the image's own symlinks are followed inside the layer, never out to the host
+                st = os.lstat(secure_join(lower, rel))
             except (FileNotFoundError, NotADirectoryError):
                 continue
             if stat.S_ISCHR(st.st_mode) and st.st_rdev == 0:
@@ -68,7 +70,7 @@ class ImageView:
 
     def read(self, rel: str) -> str:
         for lower in self.lower_dirs:
-            path = os.path.join(lower, rel)
+            path = secure_join(lower, rel)
             if os.path.isfile(path) and not os.path.islink(path):
                 with open(path, encoding="utf-8", errors="replace") as f:
                     return f.read()
@@ -96,8 +98,11 @@ def _expand(source: Source, pattern: str) -> list[str]:
 
 
 def plan_copy(source: Source, sources: list[str], dest: str, view: ImageView, *, is_add: bool,
-              excluded=lambda rel: False, cmd: str = "COPY") -> CopyPlan:
+              excluded=lambda rel: False, cmd: str = "COPY", read_content: bool = True) -> CopyPlan:
+    """``read_content=False`` digests names, modes and sizes only: for a source whose identity
+    is known otherwise (COPY --from an image id), reading every byte would buy nothing."""
     plan = CopyPlan()
+    hash_file = _hash_file if read_content else _hash_metadata
     dest_is_dir = dest.endswith("/")
     matched: list[str] = []
     for pattern in sources:
@@ -127,24 +132,25 @@ def plan_copy(source: Source, sources: list[str], dest: str, view: ImageView, *,
         node = source.lstat(real)
         if node.kind == DIR:
             kinds.add("dir")
-            _add_tree(plan, source, rel, real, dest_rel, digest, excluded)
+            _add_tree(plan, source, rel, real, dest_rel, digest, excluded, hash_file)
         elif is_add and _is_archive(source, real):
             kinds.add("file")
             plan.archives.append((real, dest_rel))
-            _hash_file(digest, "archive:" + rel, source, real, node)
+            hash_file(digest, "archive:" + rel, source, real, node)
         else:
             kinds.add("file")
             into_dir = dest_is_dir or not dest_rel or view.is_dir(dest_rel)
             target = posixpath.join(dest_rel, posixpath.basename(rel) or "file") if into_dir else dest_rel
             plan.entries.append(Entry(target, node, real))
-            _hash_file(digest, target, source, real, node)
+            hash_file(digest, target, source, real, node)
     plan.digest = "sha256:" + digest.hexdigest()
     kind = "multi" if len(matched) > 1 else (kinds.pop() if kinds else "file")
     plan.summary = f"{kind}:{digest.hexdigest()}"
     return plan
 
 
-def _add_tree(plan: CopyPlan, source: Source, rel: str, real: str, dest_rel: str, digest, excluded) -> None:
+def _add_tree(plan: CopyPlan, source: Source, rel: str, real: str, dest_rel: str, digest, excluded,
+              hash_file) -> None:
     """A directory source: its contents (not itself) land in the destination directory."""
     if dest_rel:
         plan.entries.append(Entry(dest_rel, source.lstat(real)))
@@ -172,7 +178,7 @@ def _add_tree(plan: CopyPlan, source: Source, rel: str, real: str, dest_rel: str
             elif node.kind == FILE:
                 src = posixpath.join(directory, name)
                 plan.entries.append(Entry(target, node, src))
-                _hash_file(digest, target, source, src, node)
+                hash_file(digest, target, source, src, node)
         stack.extend(reversed(subdirs))
 
 
@@ -184,6 +190,10 @@ def _hash_file(digest, target: str, source: Source, rel: str, node: Node) -> Non
             if not chunk:
                 break
             digest.update(chunk)
+
+
+def _hash_metadata(digest, target: str, _source: Source, _rel: str, node: Node) -> None:
+    digest.update(f"F {target} {node.mode:o} {node.size}\0".encode())
 
 
 def _is_archive(source: Source, rel: str) -> bool:

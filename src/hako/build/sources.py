@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import io
 import os
-import posixpath
 import stat
 import tarfile
 from dataclasses import dataclass

@@ -217,6 +217,11 @@ class Container:
         if state.get("health"):
             state["health"] = Health(**state["health"])
         mounts = [MountPoint(**m) for m in data.get("mounts", [])]
+        if "mounts" not in data and host.get("binds"):
+            # A record from before mount points were kept: its binds were host paths only.
+            from .mounts import bind_points
+
+            mounts = bind_points(host["binds"])
         return cls(**{**data, "config": ContainerConfig(**cfg), "host_config": HostConfig(**host),
                       "state": ContainerState(**state), "mounts": mounts})
 

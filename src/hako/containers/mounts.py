@@ -77,6 +77,17 @@ def parse_bind(spec: str) -> Bind:
     return Bind(source, os.path.normpath(dest), readonly, propagation, nocopy, mode)
 
 
+def bind_points(specs: list[str]) -> list[MountPoint]:
+    """Mount points of host-path -v specs (records written before mount points were kept)."""
+    points = []
+    for spec in specs:
+        b = parse_bind(spec)
+        if not b.is_volume:
+            points.append(MountPoint("bind", b.destination, source=b.source, mode=b.mode, rw=not b.readonly,
+                                     propagation=b.propagation or "rprivate"))
+    return points
+
+
 def check_mount_request(m: MountRequest, has_bind_options: bool = False, has_volume_options: bool = False,
                         has_tmpfs_options: bool = False) -> None:
     """Docker's validateMountConfig for one --mount, with its messages."""

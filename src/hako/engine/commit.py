@@ -11,13 +11,11 @@ made in the container's root as mount points for /etc/hosts, /etc/hostname and
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import tarfile
 import tempfile
 from dataclasses import dataclass, field
 
-from ..errdefs import InvalidArgument
 from ..images.changes import apply_changes
 from ..images.store import now_rfc3339
 
@@ -137,10 +135,7 @@ async def commit(engine, container, options: CommitOptions):
             await engine.containers.unpause(container)
     container_config = container_run_config(container, base.get("config") or {})
     run_config = _merge_config(container_config, options.config)
-    try:
-        run_config = apply_changes(run_config, options.changes)
-    except InvalidArgument:
-        raise
+    run_config = apply_changes(run_config, options.changes)
     created = now_rfc3339()
     history = list(base.get("history") or [])
     entry = {"created": created, "created_by": " ".join([container.path, *container.args]).strip()}
@@ -168,7 +163,3 @@ async def commit(engine, container, options: CommitOptions):
     engine.events.emit("container", "commit", container.id, comment=options.comment,
                        imageID=result.id, imageRef=options.repo_tag or "", name=container.name)
     return result
-
-
-def config_json(config: dict) -> bytes:
-    return json.dumps(config, separators=(",", ":")).encode()

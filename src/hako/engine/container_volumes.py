@@ -19,7 +19,10 @@ log = logging.getLogger(__name__)
 def create(engine, container: Container, image_volumes: dict | None) -> list[str]:
     """Plan the container's mount points and make the volumes they need; the names made."""
     container.mounts = mounts.plan(container, image_volumes, engine.containers.get)
-    return mounts.make_volumes(container.mounts, engine.volumes, container.host_config.mounts)
+    made = mounts.make_volumes(container.mounts, engine.volumes, container.host_config.mounts)
+    for name in made:
+        engine.events.emit("volume", "create", name, driver="local")
+    return made
 
 
 def users(engine, name: str) -> list[str]:
@@ -69,11 +72,15 @@ def release(engine, container: Container) -> None:
                 log.warning("container %s: releasing volume %s: %s", container.id[:12], p.name, exc)
 
 
-def remove_anonymous(engine, container: Container) -> None:
-    """`rm -v` and `--rm`: the anonymous volumes this container made, unless another uses them."""
+async def remove_anonymous(engine, container: Container) -> None:
+    """`rm -v` and `--rm`: the anonymous volumes this container made, unless another uses them.
+    Files go off the event loop; events are emitted on it."""
+    import asyncio
+
     for p in container.mounts:
         if p.type == "volume" and p.anonymous:
             try:
-                engine.volumes.remove(p.name)
+                await asyncio.to_thread(engine.volumes.remove, p.name)
+                engine.events.emit("volume", "destroy", p.name, driver="local")
             except HakoError as exc:
                 log.info("container %s: keeping volume %s: %s", container.id[:12], p.name, exc)

@@ -611,7 +611,7 @@ class ContainerManager:
         self.live.pop(container.id, None)
         await asyncio.to_thread(self._remove_all_files, container.id)
         if remove_volumes or container.host_config.auto_remove:
-            await asyncio.to_thread(container_volumes.remove_anonymous, self.engine, container)
+            await container_volumes.remove_anonymous(self.engine, container)
 
     def _remove_all_files(self, cid: str) -> None:
         self._remove_files(cid)

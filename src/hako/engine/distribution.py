@@ -16,12 +16,16 @@ class Distribution:
         from ..images.pull import ImageStores
 
         self.stores = ImageStores(engine.content, engine.layers, engine.images, engine.layer_blobs)
+        self._registry_config = None
 
     def registry_config(self):
-        from ..images.registry.hosts import RegistryConfig
+        """One for the daemon's life: it also remembers which hosts answer plain HTTP only."""
+        if self._registry_config is None:
+            from ..images.registry.hosts import RegistryConfig
 
-        return RegistryConfig(insecure_registries=list(self.engine.config.insecure_registries),
-                              mirrors=list(self.engine.config.registry_mirrors))
+            self._registry_config = RegistryConfig(insecure_registries=list(self.engine.config.insecure_registries),
+                                                   mirrors=list(self.engine.config.registry_mirrors))
+        return self._registry_config
 
     @asynccontextmanager
     async def client(self, repository: str, credentials):

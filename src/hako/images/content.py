@@ -293,9 +293,9 @@ class Writer:
             return digest
         self._file.flush()
         os.fsync(self._file.fileno())
-        os.chmod(self._data_path, 0o444)
         os.rename(self._data_path, target)
         _fsync_dir(self.store.blobs_dir)
+        os.chmod(target, 0o444)       # after the rename: a killed commit leaves a writable ingest
         self.abort()          # the rest of the ingest: ref.json and the lock
         return digest
 

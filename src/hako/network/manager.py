@@ -128,7 +128,7 @@ class NetworkManager:
         self.running = {c.id for c in running}
         for container in running:
             eps = [ep for ep in self.endpoints.get(container.id, []) if ep.ip]
-            if not eps:
+            if not eps or container.id in self.active:    # started afresh during restore
                 continue
             try:
                 await self._reopen_one(container, eps)

@@ -94,9 +94,11 @@ def apply_tar(stream: BinaryIO, dest: str) -> Applied:
             with tarfile.open(fileobj=reader, mode="r|", errors="surrogateescape") as tar:
                 for member in tar:
                     extractor.apply(tar, member)
+            extractor.finish()
         except tarfile.TarError as exc:
             raise LayerError(f"invalid tar archive: {exc}") from exc
-        extractor.finish()
+        finally:
+            extractor.close()
         reader.drain()
     finally:
         os.close(root_fd)
@@ -111,6 +113,27 @@ class _Extractor:
         self.chown = os.geteuid() == 0
         # A directory's mtime changes as entries are made in it, so it is set once, at the end.
         self.dir_times: list[tuple[tuple[str, ...], int]] = []
+        # Parent directories opened already, by path: entries of a directory come together in a
+        # tar, and opening a parent component by component costs one open per level. An entry
+        # that removes something drops the cached directories at and under it.
+        self._dirs: dict[tuple[str, ...], int] = {}
+
+    def _parent(self, parts: tuple[str, ...]) -> int:
+        fd = self._dirs.get(parts)
+        if fd is None:
+            if len(self._dirs) >= 256:
+                self.close()
+            fd = self._dirs[parts] = open_dir(self.root_fd, parts, create=True)
+        return fd
+
+    def _removed(self, parts: tuple[str, ...]) -> None:
+        for key in [k for k in self._dirs if k[:len(parts)] == parts]:
+            os.close(self._dirs.pop(key))
+
+    def close(self) -> None:
+        for fd in self._dirs.values():
+            os.close(fd)
+        self._dirs.clear()
 
     def apply(self, tar: tarfile.TarFile, member: tarfile.TarInfo) -> None:
         try:
@@ -132,25 +155,24 @@ class _Extractor:
         *parent_parts, base = parts
         if is_aufs_meta(base):
             return
-        parent_fd = open_dir(self.root_fd, parent_parts, create=True)
-        try:
-            if is_opaque_marker(base):
-                overlayfmt.set_opaque(parent_fd)
-                return
-            deleted = whiteout_target(base)
-            if deleted is not None:
-                remove_at(parent_fd, deleted)
-                overlayfmt.make_whiteout(parent_fd, deleted)
-                return
-            self._create(tar, member, parent_fd, base, parts)
-        finally:
-            os.close(parent_fd)
+        parent_fd = self._parent(tuple(parent_parts))
+        if is_opaque_marker(base):
+            overlayfmt.set_opaque(parent_fd)
+            return
+        deleted = whiteout_target(base)
+        if deleted is not None:
+            self._removed((*parent_parts, deleted))
+            remove_at(parent_fd, deleted)
+            overlayfmt.make_whiteout(parent_fd, deleted)
+            return
+        self._create(tar, member, parent_fd, base, parts)
 
     def _create(self, tar, member: tarfile.TarInfo, parent_fd: int, base: str, parts: tuple[str, ...]) -> None:
         existing = lstat_at(parent_fd, base)
         # Tar semantics: a later entry replaces an earlier one, except a directory over a directory,
         # which keeps its contents and takes the new metadata.
         if existing is not None and not (stat.S_ISDIR(existing.st_mode) and member.isdir()):
+            self._removed(tuple(parts))
             remove_at(parent_fd, base)
             existing = None
         perm = member.mode & 0o7777

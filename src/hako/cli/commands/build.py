@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import sys
+import stat
 import time
 
 from ..command import Command, StatusError, between, exactly
@@ -163,13 +163,19 @@ def _tar_stream(root: str, dockerfile: str, extra: bytes | None, extra_name: str
     tar = tarfile.open(fileobj=sink, mode="w|", format=tarfile.PAX_FORMAT, bufsize=1 << 16)
 
     def add(path: str, rel: str) -> None:
-        info = tar.gettarinfo(path, rel)
-        info.uid = info.gid = 0
-        info.uname = info.gname = ""
-        if info.isreg():
+        # TarInfo by hand: gettarinfo would look every owner up in /etc/passwd, for nothing
+        st = os.lstat(path)
+        info = tarfile.TarInfo(rel)
+        info.mode, info.mtime = st.st_mode & 0o7777, int(st.st_mtime)
+        if stat.S_ISREG(st.st_mode):
+            info.size = st.st_size
             with open(path, "rb") as f:
                 tar.addfile(info, f)
-        elif info.isdir() or info.issym() or info.islnk():
+        elif stat.S_ISDIR(st.st_mode):
+            info.type = tarfile.DIRTYPE
+            tar.addfile(info)
+        elif stat.S_ISLNK(st.st_mode):
+            info.type, info.linkname = tarfile.SYMTYPE, os.readlink(path)
             tar.addfile(info)
 
     for dirpath, dirnames, filenames in os.walk(root):

@@ -1,0 +1,120 @@
+"""The build context read in place (sources.TarSource, context.BuildContext) and COPY's plan."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import tarfile
+import tempfile
+
+import pytest
+
+from hako.build import copying
+from hako.build.context import BuildContext
+from hako.build.sources import DIR, FILE, LINK, TarSource, resolve
+from hako.errdefs import InvalidArgument, NotFound
+
+
+def tar_bytes(entries) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for name, kind, data in entries:
+            info = tarfile.TarInfo(name)
+            if kind == "file":
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+            elif kind == "dir":
+                info.type = tarfile.DIRTYPE
+                tar.addfile(info)
+            elif kind == "sym":
+                info.type, info.linkname = tarfile.SYMTYPE, data
+                tar.addfile(info)
+            elif kind == "hard":
+                info.type, info.linkname = tarfile.LNKTYPE, data
+                tar.addfile(info)
+    return buf.getvalue()
+
+
+def source_of(entries) -> TarSource:
+    f = tempfile.TemporaryFile()
+    f.write(tar_bytes(entries))
+    f.flush()
+    f.seek(0)
+    return TarSource(f)
+
+
+def test_index_reads_files_in_place_and_implies_directories():
+    src = source_of([("a/b/c.txt", "file", b"hello"), ("top", "file", b"x"), ("a/b/c.txt", "file", b"again")])
+    assert src.lstat("a").kind == DIR and src.lstat("a/b").kind == DIR
+    assert src.listdir("") == ["a", "top"]
+    with src.open("a/b/c.txt") as f:
+        assert f.read() == b"again"         # the later entry wins, as unpacking would
+    assert src.lstat("missing") is None
+
+
+def test_symlinks_resolve_inside_the_root():
+    src = source_of([("real/f", "file", b"1"), ("link", "sym", "real"), ("abs", "sym", "/real/f"),
+                     ("up", "sym", "../../real"), ("hl", "hard", "real/f")])
+    assert src.lstat("link").kind == LINK
+    assert resolve(src, "link/f") == "real/f"
+    assert resolve(src, "abs") == "real/f"
+    assert resolve(src, "up/f") == "real/f"       # ".." stops at the root
+    with src.open("hl") as f:
+        assert f.read() == b"1"
+
+
+@pytest.mark.parametrize("entries", [
+    [("../evil", "file", b"x")],
+    [("/abs", "file", b"x")],
+    [("a/../../evil", "file", b"x")],
+    [("link", "sym", "/etc"), ("link/passwd", "file", b"x")],
+    [("h", "hard", "../outside")],
+])
+def test_unsafe_entries_are_refused(entries):
+    with pytest.raises(InvalidArgument, match="invalid build context"):
+        source_of(entries)
+
+
+def test_build_context_takes_gzip_and_a_bare_dockerfile():
+    spool = tempfile.NamedTemporaryFile()
+    spool.write(gzip.compress(tar_bytes([("Dockerfile", "file", b"FROM busybox\n"),
+                                         (".dockerignore", "file", b"*.log\n")])))
+    spool.flush()
+    with tempfile.TemporaryDirectory() as tmp:
+        with BuildContext.open(spool, tmp) as ctx:
+            assert ctx.dockerfile("Dockerfile") == "FROM busybox\n"
+            assert ctx.excluded("x.log") and not ctx.excluded("x.txt")
+            with pytest.raises(NotFound, match="Cannot locate specified Dockerfile: other"):
+                ctx.dockerfile("other")
+        bare = tempfile.NamedTemporaryFile()
+        bare.write(b"FROM busybox\nRUN true\n")
+        bare.flush()
+        with BuildContext.open(bare, tmp) as ctx:
+            assert ctx.dockerfile("Dockerfile") == "FROM busybox\nRUN true\n"
+
+
+def test_copy_plan_rules():
+    src = source_of([("dir/a", "file", b"a"), ("dir/sub/b", "file", b"bb"), ("one.txt", "file", b"1"),
+                     ("two.txt", "file", b"2")])
+    view = copying.ImageView([])
+    plan = copying.plan_copy(src, ["dir"], "/dest", view, is_add=False)
+    assert [e.dest for e in plan.entries] == ["dest", "dest/a", "dest/sub", "dest/sub/b"]
+    assert plan.summary.startswith("dir:")
+    plan = copying.plan_copy(src, ["*.txt"], "/t/", view, is_add=False)
+    assert [e.dest for e in plan.entries] == ["t/one.txt", "t/two.txt"] and plan.summary.startswith("multi:")
+    single = copying.plan_copy(src, ["one.txt"], "/renamed", view, is_add=False)
+    assert [e.dest for e in single.entries] == ["renamed"] and single.entries[0].node.kind == FILE
+    with pytest.raises(InvalidArgument, match="must be a directory and end with a /"):
+        copying.plan_copy(src, ["one.txt", "two.txt"], "/nodir", view, is_add=False)
+    with pytest.raises(NotFound, match="stat nope: file does not exist"):
+        copying.plan_copy(src, ["nope"], "/x", view, is_add=False)
+    with pytest.raises(NotFound, match="no source files were specified"):
+        copying.plan_copy(src, ["*.md"], "/x/", view, is_add=False)
+
+
+def test_copy_digest_follows_content_not_timestamps():
+    view = copying.ImageView([])
+    a = copying.plan_copy(source_of([("f", "file", b"same")]), ["f"], "/f", view, is_add=False).digest
+    b = copying.plan_copy(source_of([("f", "file", b"same")]), ["f"], "/f", view, is_add=False).digest
+    c = copying.plan_copy(source_of([("f", "file", b"diff")]), ["f"], "/f", view, is_add=False).digest
+    assert a == b != c
