@@ -151,6 +151,9 @@ def test_platform_is_chosen_from_an_index(hakod, registry, busybox_image_tar, tm
 
     ok(hakod, "pull", target)
     assert ok(hakod, "image", "inspect", "-f", "{{.Id}}", target).strip() == amd["config_digest"]
+    described = hakod.api("GET", f"/distribution/{target}/json").json()
+    assert described["Descriptor"]["mediaType"] == oci_images.OCI_INDEX
+    assert sorted(p["architecture"] for p in described["Platforms"]) == ["amd64", "arm64"]
     ok(hakod, "rmi", target)
     ok(hakod, "pull", "--platform", "linux/arm64", target)
     assert ok(hakod, "image", "inspect", "-f", "{{.Architecture}}", target).strip() == "arm64"

@@ -104,3 +104,31 @@ def test_save_and_load(client):
         assert tagged in client.images.get(tagged).tags
     finally:
         client.images.remove(tagged)
+
+
+def test_concurrent_pulls_of_one_image_share_the_download(client, registry, busybox_image_tar, tmp_path):
+    import threading
+
+    with open(busybox_image_tar, "rb") as f:
+        target = oci_images.push_fresh_image(registry.host, str(tmp_path), f.read(), f"sdk/conc-{uuid.uuid4().hex[:8]}")
+    repo, tag = target.rsplit(":", 1)
+    errors = []
+
+    def pull():
+        try:
+            for message in client.api.pull(repo, tag=tag, stream=True, decode=True):
+                if "error" in message:
+                    errors.append(message["error"])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=pull) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors
+        assert target in client.images.get(target).tags
+    finally:
+        client.images.remove(target)

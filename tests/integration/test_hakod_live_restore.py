@@ -7,7 +7,6 @@ serves attach, exec, stop and rm as before. Each test runs a hakod of its own, s
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 
@@ -181,14 +180,16 @@ def test_a_monitor_left_waiting_for_start_is_told_to_give_up(busybox_image_tar):
         # Redo hakod's first steps of a start by hand: mount the root, a monitor creates the container.
         LayerStore(os.path.join(daemon.data_root, "overlay")).mount(cid)
         # (in a network namespace of its own: the one the bundle names went away with the stop)
+        import json as jsonlib
+
         config_path = os.path.join(bundle, "config.json")
         with open(config_path) as f:
-            config = json.load(f)
+            config = jsonlib.load(f)
         for ns in config["linux"]["namespaces"]:
             if ns["type"] == "network":
                 ns.pop("path", None)
         with open(config_path, "w") as f:
-            json.dump(config, f)
+            jsonlib.dump(config, f)
         monitor_dir = os.path.join(daemon.exec_root, "m", cid[:24])
         zygote = Zygote.start(os.path.join(daemon.base, "test-zygote.log"))
         try:

@@ -168,7 +168,7 @@ class Distribution:
         blobs = self.engine.layer_blobs
         diff_id = layer.diff_id_expected
         keep = blobs.find(diff_id, compressed=False) is None
-        writer = self.engine.content.writer(f"load-{diff_id}", diff_id) if keep else None
+        writer = self.engine.content.writer(f"load-{diff_id}", diff_id, wait=True) if keep else None
         try:
             with layer.open() as raw:
                 stream = _Tee(raw, writer) if writer else raw

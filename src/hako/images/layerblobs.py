@@ -55,7 +55,7 @@ class LayerBlobs:
         """Keep a layer tar made here (a file whose digest is ``diff_id``) as the layer's blob.
         Blocking."""
         if not self.content.exists(diff_id):
-            writer = self.content.writer(f"layer-{diff_id}", diff_id, os.path.getsize(tar_path))
+            writer = self.content.writer(f"layer-{diff_id}", diff_id, os.path.getsize(tar_path), wait=True)
             try:
                 with open(tar_path, "rb") as f:
                     while chunk := f.read(1 << 20):
@@ -86,7 +86,7 @@ class LayerBlobs:
         if blob is None:
             raise NotFound(f"layer {diff_id} has no content here: it was unpacked before hako kept "
                            "layer blobs; pull or import the image again")
-        spool = self.content.writer(f"gzip-{diff_id}")
+        spool = self.content.writer(f"gzip-{diff_id}", wait=True)
         try:
             with self.content.open(diff_id) as src:
                 compression.compress_gzip(src, spool)

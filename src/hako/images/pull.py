@@ -202,7 +202,13 @@ async def _download(stores, client, path: str, desc, semaphore, progress) -> Non
     if semaphore.locked():
         progress.status("Waiting", id=lid)
     async with semaphore:
-        writer = stores.content.writer(desc.digest, desc.digest, desc.size)
+        # In a thread: it waits for another pull fetching the same blob, and re-hashes what an
+        # interrupted pull left to resume from.
+        writer = await asyncio.to_thread(stores.content.writer, desc.digest, desc.digest, desc.size, wait=True)
+        if stores.content.exists(desc.digest):      # the other pull got it
+            writer.abort()
+            progress.status("Download complete", id=lid)
+            return
         try:
             sink = _ProgressSink(writer, lambda n: progress.bytes(lid, "Downloading", n, desc.size))
             await client.fetch_blob(path, desc, sink)
@@ -233,7 +239,7 @@ async def distribution_inspect(client, ref: reference.Reference) -> dict:
     if media_type in (manifests.DOCKER_MANIFEST_LIST, manifests.OCI_INDEX):
         for d in manifests.parse_index(media_type, body).manifests:
             if d.platform:
-                platforms.append(d.platform)
+                platforms.append(d.platform.to_json())
     else:
         manifest = manifests.parse_manifest(media_type, body)
         config = json.loads(await _fetch_config(client, path, manifest.config))
