@@ -323,3 +323,26 @@ def test_a_volume_directory_without_a_record_is_swept_at_start(hakod):
     hakod.launch()
     assert not os.path.exists(stray)
     assert os.path.basename(stray) not in _volumes(hakod)
+
+
+def test_bind_volume_with_local_driver_options(hakod, volume, hostdir):
+    """compose's favourite: a named volume that is a bind of a host directory (o=bind)."""
+    resp = hakod.api("POST", "/volumes/create", {"Name": volume, "DriverOpts": {"type": "none", "o": "bind",
+                                                                                  "device": hostdir}})
+    assert resp.status == 201
+    _, out, code = _run(hakod, ["sh", "-c", "echo via-volume > /v/f"], Binds=[f"{volume}:/v"])
+    assert code == 0, out
+    with open(os.path.join(hostdir, "f")) as f:
+        assert f.read() == "via-volume\n"
+    assert not _is_mount(resp.json()["Mountpoint"])
+    missing = os.path.join(hostdir, "missing")
+    other = volume + "-x"
+    hakod.api("POST", "/volumes/create", {"Name": other, "DriverOpts": {"type": "none", "o": "bind", "device": missing}})
+    try:
+        cid = _create(hakod, ["true"], Binds=[f"{other}:/v"])
+        resp = hakod.api("POST", f"/containers/{cid}/start")
+        assert resp.status == 400 and "failed to mount local volume" in resp.json()["message"]
+        assert hakod.api("GET", f"/containers/{cid}/json").json()["State"]["Status"] == "created"
+    finally:
+        hakod.remove_all_containers()
+        hakod.api("DELETE", f"/volumes/{other}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import time
 
 from aiohttp import web
@@ -70,17 +71,18 @@ async def build(request: web.Request) -> web.StreamResponse:
     engine = request.app["engine"]
     options = _options(request)
     remote = request.query.get("remote") or ""
-    if remote:
-        raise Unsupported(f"remote build contexts are not supported by hako: {remote}: "
-                          "send the context (a tar, or a Dockerfile) as the request body")
     started = time.monotonic()
     received = 0
     spool = engine.tempfile()
     try:
-        async for chunk in request.content.iter_chunked(1 << 20):
-            received += len(chunk)
-            await asyncio.to_thread(spool.write, chunk)
-        spool.flush()
+        if remote:
+            await _fetch_remote(remote, spool.name)
+            received = os.path.getsize(spool.name)
+        else:
+            async for chunk in request.content.iter_chunked(1 << 20):
+                received += len(chunk)
+                await asyncio.to_thread(spool.write, chunk)
+            spool.flush()
     except BaseException:
         spool.close()
         raise
@@ -106,6 +108,19 @@ async def build(request: web.Request) -> web.StreamResponse:
         await _stream_error(emit, str(exc) or type(exc).__name__)
     await response.write_eof()
     return response
+
+
+async def _fetch_remote(remote: str, path: str) -> None:
+    """`remote=`: a tar (or a Dockerfile) at an HTTP(S) URL; git repositories are not supported."""
+    from ..build import fetch
+
+    if fetch.is_url(remote) and not fetch.is_git(remote):
+        await fetch.download(remote, path, what="download the build context from")
+        return
+    if fetch.is_git(remote):
+        raise Unsupported(f"git build contexts are not supported by hako: {remote}: "
+                          "send the context (a tar, or a Dockerfile) as the request body")
+    raise InvalidArgument(f"unable to prepare context: {remote!r} is not a URL")
 
 
 async def _stream_error(emit, message: str) -> None:

@@ -36,7 +36,7 @@ from ..images.store import go_arch, now_rfc3339
 from . import copying
 from .cache import BuildCache, CachedStep, step_key
 from .context import BuildContext
-from . import metadata
+from . import fetch, metadata
 from .dockerfile import Instruction, Stage, parse, _instruction
 from .errors import BuildError
 from .metadata import METADATA_INSTRUCTIONS, StepContext, metadata_step
@@ -451,7 +451,16 @@ class Builder:
             return
         source, excluded, heredoc_dir = self.context.source, self.context.excluded, None
         try:
-            if heredocs:
+            urls = [s for s in sources if fetch.is_url(s)]
+            if urls and not is_add:
+                raise BuildError(f"COPY failed: source can't be a URL for COPY: {urls[0]}")
+            if urls:
+                if len(urls) != len(sources):
+                    raise BuildError("ADD failed: hako does not mix URL and local sources in one ADD")
+                heredoc_dir = tempfile.mkdtemp(dir=self.engine.spool_dir(), prefix="heredoc-")
+                sources = await self._download(urls, heredoc_dir)
+                source, excluded, is_add = DirSource(heredoc_dir), (lambda rel: False), False
+            elif heredocs:
                 heredoc_dir = tempfile.mkdtemp(dir=self.engine.spool_dir(), prefix="heredoc-")
                 for name, doc in heredocs.items():
                     content = process_word(doc.content, env, self.escape) if doc.expand else doc.content
@@ -468,6 +477,21 @@ class Builder:
         finally:
             if heredoc_dir:
                 shutil.rmtree(heredoc_dir, ignore_errors=True)
+
+    async def _download(self, urls: list[str], directory: str) -> list[str]:
+        """ADD <URL>: each file as Docker keeps it, mode 600, its Last-Modified as mtime, never
+        unpacked; named after the URL's last path component."""
+        names = []
+        for url in urls:
+            name = fetch.url_basename(url)
+            path = os.path.join(directory, name)
+            await self.say(f"Downloading {url}\n")
+            _type, mtime = await fetch.download(url, path, what="download")
+            os.chmod(path, 0o600)
+            if mtime:
+                os.utime(path, (mtime, mtime))
+            names.append(name)
+        return names
 
     def _copy_layer(self, state: StageState, plan, source, view, owner, chmod):
         with tempfile.NamedTemporaryFile(dir=self.engine.spool_dir(), prefix="build-layer-") as out:

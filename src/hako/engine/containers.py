@@ -214,7 +214,8 @@ class ContainerManager:
         rootfs = layers.mount(container.id)
         started = False
         try:
-            await asyncio.to_thread(container_volumes.acquire, self.engine, container, rootfs)
+            if container.mounts:
+                await asyncio.to_thread(container_volumes.acquire, self.engine, container, rootfs)
             attached = await self.engine.networks.attach(container)
             spec = self._oci_spec(container, rootfs, attached)
             bundle = os.path.join(self.run_dir(container.id), "bundle")

@@ -20,6 +20,7 @@ from ..errdefs import InvalidArgument, Unsupported
 from ..snapshots import chain_ids as make_chain_ids
 from . import compression, manifests, reference
 from .progress import CountingReader, Progress
+from .readahead import ReadAhead
 
 CONCURRENT_DOWNLOADS = 3      # as dockerd's max-concurrent-downloads default
 MAX_CONFIG_SIZE = 8 << 20
@@ -226,7 +227,7 @@ def _unpack(stores, desc, diff_id: str, parent: str | None, progress) -> None:
     lid = short_id(desc.digest)
     raw = stores.content.open(desc.digest)
     counted = CountingReader(raw, lambda n: progress.bytes(lid, "Extracting", n, desc.size))
-    with compression.open_decompressed(counted, desc.media_type) as stream:
+    with ReadAhead(compression.open_decompressed(counted, desc.media_type)) as stream:
         stores.layers.apply_tar(stream, parent, expected_diff_id=diff_id)
 
 
