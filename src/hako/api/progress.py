@@ -89,7 +89,8 @@ class JSONProgress:
                 if getter in done:
                     await self._send(getter.result())
                     continue
-                getter.cancel()
+                if not getter.cancel() and not getter.cancelled():
+                    await self._send(getter.result())     # it got a message after all
                 break
             await self._drain()
             exc = task.exception()
