@@ -120,3 +120,31 @@ def test_hako_cli_build_commit_and_prune(hakod, context):
     finally:
         hakod.hako("rm", "-f", "hako-cli-commit")
         hakod.hako("rmi", "-f", "hako-compat/hako-cli", "hako-compat/hako-commit")
+
+
+def test_built_image_pushes_and_skopeo_reads_it(hakod, registry, context):
+    import json
+    import subprocess
+    import uuid
+
+    target = f"{registry.host}/hako-build/app-{uuid.uuid4().hex[:8]}:1"
+    try:
+        hakod.docker("build", "-t", target, str(context), env={"DOCKER_BUILDKIT": "0"}, timeout=120, check=True)
+        pushed = hakod.docker("push", target, check=True, timeout=120)
+        assert "digest: sha256:" in pushed.stdout
+        result = subprocess.run(["skopeo", "inspect", "--tls-verify=false", f"docker://{target}"],
+                                capture_output=True, text=True, timeout=120)
+        assert result.returncode == 0, result.stderr
+        info = json.loads(result.stdout)
+        local = json.loads(hakod.docker("image", "inspect", target, check=True).stdout)[0]
+        assert len(info["Layers"]) == len(local["RootFS"]["Layers"])
+        config = subprocess.run(["skopeo", "inspect", "--config", "--tls-verify=false", f"docker://{target}"],
+                                capture_output=True, text=True, timeout=120, check=True)
+        assert json.loads(config.stdout)["config"]["Cmd"] == ["cat", "/all.txt"]
+        missing = f"{registry.host}/hako-build/absent-{uuid.uuid4().hex[:8]}:1"
+        (context / "Dockerfile").write_text(f"FROM {missing}\nRUN true\n")
+        failed = hakod.docker("build", str(context), env={"DOCKER_BUILDKIT": "0"}, timeout=120)
+        assert failed.returncode == 1
+        assert "pull access denied for" in failed.stderr + failed.stdout, failed.stderr + failed.stdout
+    finally:
+        hakod.docker("rmi", "-f", target)

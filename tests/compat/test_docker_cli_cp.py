@@ -131,7 +131,7 @@ def test_errors(cli, box, workdir):
     assert both.returncode == 1 and "copying between containers is not supported" in both.stderr
     neither = cli("cp", os.path.join(workdir, "a"), os.path.join(workdir, "b"))
     assert neither.returncode == 1 and "must specify at least one container source" in neither.stderr
-    missing_container = cli("cp", f"no-such-box-x:/a", workdir)
+    missing_container = cli("cp", "no-such-box-x:/a", workdir)
     assert missing_container.returncode == 1 and "No such container: no-such-box-x" in missing_container.stderr
 
 

@@ -83,6 +83,8 @@ def test_volume_rm_in_use_fails_and_keeps_it(cli, hakod, vname):
 def test_anonymous_volumes_go_with_rm_v_and_run_rm(cli, hakod):
     before = {v["Name"] for v in hakod.api("GET", "/volumes").json()["Volumes"]}
     assert cli("run", "--rm", "-v", "/scratch", "busybox", "sh", "-c", "echo x > /scratch/f").returncode == 0
+    # gone by the time `run --rm` returns, as with Docker
+    assert {v["Name"] for v in hakod.api("GET", "/volumes").json()["Volumes"]} == before
     cid = cli("create", "-v", "/scratch", "busybox", "true").stdout.strip()
     mounts = json.loads(cli("inspect", "-f", "{{json .Mounts}}", cid).stdout)
     assert mounts[0]["Type"] == "volume" and mounts[0]["Destination"] == "/scratch" and len(mounts[0]["Name"]) == 64
@@ -130,6 +132,8 @@ def test_bind_propagation(cli, hostdir, shared_dir):
     out = cli("run", "--rm", "--mount", f"type=bind,src={shared_dir},dst=/b,bind-propagation=rslave", "busybox",
               "grep", " /b ", "/proc/self/mountinfo").stdout
     assert "master:" in out
+    out = cli("run", "--rm", "-v", f"{shared_dir}:/b:rshared", "busybox", "grep", " /b ", "/proc/self/mountinfo").stdout
+    assert "shared:" in out
     # the host's / here is a private mount: a slave of it cannot be made
     private = cli("run", "--rm", "-v", f"{hostdir}:/b:rslave", "busybox", "true")
     assert private.returncode != 0
@@ -161,5 +165,17 @@ def test_image_content_is_copied_into_a_new_volume(cli, vname):
     # busybox's /etc has passwd: a new volume mounted there starts with it
     out = cli("run", "--rm", "-v", f"{name}:/etc", "busybox", "cat", "/etc/passwd").stdout
     assert out.startswith("root:x:0:0:")
-    out = cli("run", "--rm", "--mount", f"type=volume,dst=/etc,volume-nocopy", "busybox", "ls", "/etc").stdout
+    out = cli("run", "--rm", "--mount", "type=volume,dst=/etc,volume-nocopy", "busybox", "ls", "/etc").stdout
     assert "passwd" not in out
+
+
+def test_mount_creates_a_volume_with_its_options_and_labels(cli, hakod, vname):
+    name = vname()
+    out = cli("run", "--rm", "--mount", f"type=volume,src={name},dst=/v,volume-label=made=by-mount,"
+              "volume-opt=type=tmpfs,volume-opt=device=tmpfs", "busybox", "grep", " /v ", "/proc/mounts")
+    assert out.returncode == 0 and "tmpfs /v tmpfs" in out.stdout, out.stderr
+    info = hakod.api("GET", f"/volumes/{name}").json()
+    assert info["Labels"] == {"made": "by-mount"} and info["Options"] == {"type": "tmpfs", "device": "tmpfs"}
+    cid = cli("create", "--mount", f"type=volume,src={name},dst=/v,volume-nocopy", "busybox").stdout.strip()
+    host_mounts = json.loads(cli("inspect", "-f", "{{json .HostConfig.Mounts}}", cid).stdout)
+    assert host_mounts == [{"Type": "volume", "Source": name, "Target": "/v", "VolumeOptions": {"NoCopy": True}}]

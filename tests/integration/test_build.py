@@ -243,6 +243,7 @@ def test_a_client_leaving_mid_build_leaves_nothing(hakod):
      "COPY failed: file not found in build context or excluded by .dockerignore: stat secret.txt: file does not exist"),
     ("FROM busybox\nCOPY --from=nosuchstage /x /x\n", {}, "invalid from flag value nosuchstage"),
     ("FROM busybox AS a\nRUN true\n", {}, None),
+    ("FROM busybox\n", {}, "busybox"),
 ])
 def test_bad_dockerfiles_fail_clearly(hakod, dockerfile, files, expected):
     before = snapshot_dirs(hakod)
@@ -250,6 +251,9 @@ def test_bad_dockerfiles_fail_clearly(hakod, dockerfile, files, expected):
     if expected is None:
         assert error is None and image
         rmi(hakod, image)
+        return
+    if expected == "busybox":
+        assert error is None and image == inspect(hakod, "busybox")["Id"]
         return
     assert error is not None and error.startswith(expected), error
     assert snapshot_dirs(hakod) == before
@@ -339,6 +343,51 @@ EOT
         rmi(hakod, "hako-test/child", "hako-test/meta")
 
 
+@pytest.fixture
+def http_files(tmp_path):
+    """A plain HTTP server on 127.0.0.1 serving tmp_path/www."""
+    import functools
+    import http.server
+    import threading
+
+    root = tmp_path / "www"
+    root.mkdir()
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield root, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_remote_context_and_add_from_a_url(hakod, http_files):
+    root, base = http_files
+    (root / "payload.txt").write_text("fetched\n")
+    (root / "ctx.tar").write_bytes(context_tar({
+        "Dockerfile": f"FROM busybox\nADD {base}/payload.txt /downloads/\nCOPY local.txt /\n",
+        "local.txt": "local\n"}))
+    resp = hakod.api("POST", "/build?" + urllib.parse.urlencode({"remote": f"{base}/ctx.tar", "t": "hako-test/remote"}),
+                     b"", timeout=120)
+    try:
+        assert resp.status == 200, resp.body
+        messages = [json.loads(line) for line in resp.body.splitlines() if line.strip()]
+        assert not any("errorDetail" in m for m in messages), messages
+        out = run(hakod, "hako-test/remote", "sh", "-c", "cat /downloads/payload.txt /local.txt; stat -c %a /downloads/payload.txt")
+        assert out == "fetched\nlocal\n600\n"
+    finally:
+        rmi(hakod, "hako-test/remote")
+    missing = hakod.api("POST", "/build?" + urllib.parse.urlencode({"remote": f"{base}/nope.tar"}), b"")
+    assert missing.status == 400 and "404" in missing.json()["message"]
+    git = hakod.api("POST", "/build?remote=git://example.invalid/repo.git", b"")
+    assert git.status == 501 and "git build contexts are not supported" in git.json()["message"]
+    _, _, error = build(hakod, {"Dockerfile": f"FROM busybox\nCOPY {base}/payload.txt /x\n"})
+    assert error.startswith("COPY failed: source can't be a URL for COPY")
+    assert build_tmp(hakod) == []
+
+
 def test_build_prune_drops_the_cache(hakod):
     files = {"Dockerfile": "FROM busybox\nRUN echo pruned > /p\n"}
     _, image, error = build(hakod, files)
@@ -379,3 +428,21 @@ def test_commit_a_container(hakod):
     finally:
         hakod.docker("rm", "-f", "hako-commit", "hako-commit2")
         rmi(hakod, "hako-test/committed:v1")
+
+
+def test_commit_a_running_container_pauses_it_and_keeps_it_running(hakod):
+    hakod.docker("run", "-d", "--name", "hako-commit-live", "busybox", "sleep", "300", check=True)
+    try:
+        hakod.docker("exec", "hako-commit-live", "sh", "-c", "echo live > /live.txt", check=True)
+        resp = hakod.api("POST", "/commit?container=hako-commit-live&repo=hako-test/live", b"")
+        assert resp.status == 201, resp.body
+        state = hakod.api("GET", "/containers/hako-commit-live/json").json()["State"]
+        assert state["Running"] and not state["Paused"]
+        assert run(hakod, "hako-test/live", "cat", "/live.txt") == "live\n"
+        config = inspect(hakod, "hako-test/live")["Config"]
+        assert config["Cmd"] == ["sleep", "300"]
+        bad = hakod.api("POST", "/commit?container=hako-commit-live&repo=Bad_Name", b"")
+        assert bad.status == 400
+    finally:
+        hakod.docker("rm", "-f", "hako-commit-live")
+        rmi(hakod, "hako-test/live")

@@ -92,3 +92,13 @@ def test_connect_errors(hakod, net):
     assert resp.status == 403 and "is not connected to network bridge" in resp.json()["message"]
     resp = hakod.api("GET", "/networks/nope")
     assert (resp.status, resp.json()["message"]) == (404, "network nope not found")
+
+
+def test_a_stopped_container_whose_network_went_away_does_not_start(hakod):
+    name = "gone-" + uuid.uuid4().hex[:6]
+    network_id = create(hakod, name).json()["Id"]
+    hakod.docker("create", "--name", "orphan", "--network", name, "busybox", "true", check=True)
+    assert hakod.api("DELETE", f"/networks/{name}").status == 204      # no running container on it
+    resp = hakod.api("POST", "/containers/orphan/start")
+    assert (resp.status, resp.json()["message"]) == (404, f"network {network_id} not found")
+    assert hakod.api("GET", "/containers/orphan/json").json()["State"]["Status"] == "created"

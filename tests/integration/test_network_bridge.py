@@ -163,3 +163,20 @@ def test_container_mode_shares_the_network_namespace(hakod):
     address = inspect(hakod, "owner")["NetworkSettings"]["IPAddress"]
     code, out = run(hakod, "--network", "container:owner", "busybox", "ip", "-o", "-4", "addr", "show", "eth0")
     assert code == 0 and address in out
+
+
+def test_network_ls_filters_and_prune(hakod):
+    keep, drop = "keep-" + uuid.uuid4().hex[:6], "drop-" + uuid.uuid4().hex[:6]
+    hako(hakod, "network", "create", "--label", "t=keep", keep)
+    hako(hakod, "network", "create", "--label", "t=drop", drop)
+    try:
+        hako(hakod, "create", "--network", keep, "busybox")           # a container keeps it in use
+        out = hako(hakod, "network", "ls", "--filter", "label=t", "--format", "{{.Name}} {{.Driver}}")
+        assert sorted(out.splitlines()) == [f"{drop} bridge", f"{keep} bridge"]
+        assert hako(hakod, "network", "ls", "-q", "--filter", "type=builtin").count("\n") == 3
+        out = hako(hakod, "network", "prune", "-f")
+        assert drop in out and keep not in out
+        assert keep in hako(hakod, "network", "ls", "--format", "{{.Name}}").split()
+    finally:
+        hakod.remove_all_containers()
+        hakod.hako("network", "rm", keep, drop)

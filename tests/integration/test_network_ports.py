@@ -118,3 +118,25 @@ def test_a_port_in_use_fails_the_start_and_leaves_nothing(hakod):
     assert netns_files(hakod) == [] and not hakod.leaks()
     hako_ok(hakod, "start", "second")
     assert "hello-from" in wait_http(f"http://127.0.0.1:{port}/index.html")
+
+
+def test_a_container_reaches_another_ones_port_through_the_host_address(hakod):
+    """Traffic from a bridge to the host's own address is not DNATed on that bridge: the proxy
+    listening on every address answers it (as docker-proxy does)."""
+    port = free_port()
+    cid = hako_ok(hakod, "run", "-d", "-p", f"{port}:80", "busybox", *WEB_CMD).strip()
+    wait_http(f"http://127.0.0.1:{port}/index.html")
+    get = f"printf 'GET /index.html HTTP/1.0\\r\\n\\r\\n' | nc -w 3 {host_address()} {port}"
+    result = hakod.hako("run", "--rm", "busybox", "sh", "-c", get)
+    assert f"hello-from-{cid[:12]}" in result.stdout, result.stderr
+
+
+def test_a_host_port_range_takes_the_next_free_port(hakod):
+    first = free_port()
+    span = f"{first}-{first + 20}"
+    a = hako_ok(hakod, "run", "-d", "-p", f"{span}:80", "busybox", *WEB_CMD).strip()
+    b = hako_ok(hakod, "run", "-d", "-p", f"{span}:80", "busybox", *WEB_CMD).strip()
+    port_a = int(inspect(hakod, a)["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"])
+    port_b = int(inspect(hakod, b)["NetworkSettings"]["Ports"]["80/tcp"][0]["HostPort"])
+    assert first <= port_a <= first + 20 and first <= port_b <= first + 20 and port_a != port_b
+    assert f"hello-from-{b[:12]}" in wait_http(f"http://127.0.0.1:{port_b}/index.html")

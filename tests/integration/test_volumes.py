@@ -346,3 +346,18 @@ def test_bind_volume_with_local_driver_options(hakod, volume, hostdir):
     finally:
         hakod.remove_all_containers()
         hakod.api("DELETE", f"/volumes/{other}")
+
+
+def test_volume_events(hakod, volume):
+    since = time.time() - 1
+    hakod.api("POST", "/volumes/create", {"Name": volume})
+    cid, _, _ = _run(hakod, ["true"], Binds=[f"{volume}:/v:ro"])
+    hakod.api("DELETE", f"/containers/{cid}")
+    hakod.api("DELETE", f"/volumes/{volume}")
+    filters = _quote(json.dumps({"type": ["volume"]}))
+    resp = hakod.api("GET", f"/events?since={since}&until={time.time() + 1}&filters={filters}")
+    events = [json.loads(line) for line in resp.body.splitlines() if line.strip()]
+    mine = [(e["Action"], e["Actor"]["Attributes"]) for e in events if e["Actor"]["ID"] == volume]
+    assert [a for a, _ in mine] == ["create", "mount", "unmount", "destroy"]
+    assert mine[1][1] == {"container": cid, "destination": "/v", "driver": "local", "propagation": "",
+                          "read/write": "false"}

@@ -129,3 +129,11 @@ def test_extract_into_mounts_and_read_only(fs, tmp_path):
         fs.extract(fs.resolve_request("/work/sub/f"), _tar(("z", "f", b"z")), False, None)
     with pytest.raises(InvalidArgument, match="cannot overwrite directory"):
         fs.extract(fs.resolve_request("/work"), _tar(("sub", "f", b"z")), True, None)
+
+
+def test_extract_through_a_symlinked_extraction_point(fs, tmp_path):
+    fs.extract(fs.resolve_request("/work/etc"), _tar(("group", "f", b"g")), False, None)
+    assert (tmp_path / "root" / "etc" / "group").read_bytes() == b"g"
+    fs.extract(fs.resolve_request("/work/up"), _tar(("top", "f", b"t")), False, None)   # ../.. stops at the root
+    assert (tmp_path / "root" / "top").read_bytes() == b"t"
+    assert not (tmp_path / "top").exists()

@@ -79,10 +79,7 @@ async def build(request: web.Request) -> web.StreamResponse:
             await _fetch_remote(remote, spool.name)
             received = os.path.getsize(spool.name)
         else:
-            async for chunk in request.content.iter_chunked(1 << 20):
-                received += len(chunk)
-                await asyncio.to_thread(spool.write, chunk)
-            spool.flush()
+            received = await _spool_body(request, spool)
     except BaseException:
         spool.close()
         raise
@@ -98,6 +95,7 @@ async def build(request: web.Request) -> web.StreamResponse:
     try:
         with context:
             await Builder(engine, context, options, emit).run()
+        log.info("build done in %.3f s", time.monotonic() - started)
     except HakoError as exc:
         await _stream_error(emit, str(exc))
     except (ConnectionResetError, asyncio.CancelledError):
@@ -108,6 +106,28 @@ async def build(request: web.Request) -> web.StreamResponse:
         await _stream_error(emit, str(exc) or type(exc).__name__)
     await response.write_eof()
     return response
+
+
+async def _spool_body(request: web.Request, spool) -> int:
+    """The request body into ``spool``: written in batches by a thread, each while the next one
+    arrives, so receiving and writing overlap."""
+    received = 0
+    batch = bytearray()
+    pending = None
+    async for chunk in request.content.iter_any():
+        received += len(chunk)
+        batch += chunk
+        if len(batch) >= 4 << 20:
+            if pending is not None:
+                await pending
+            pending = asyncio.ensure_future(asyncio.to_thread(spool.write, bytes(batch)))
+            batch.clear()
+    if pending is not None:
+        await pending
+    if batch:
+        await asyncio.to_thread(spool.write, bytes(batch))
+    spool.flush()
+    return received
 
 
 async def _fetch_remote(remote: str, path: str) -> None:

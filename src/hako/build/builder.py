@@ -158,9 +158,11 @@ class Builder:
     async def _finish(self, state: StageState):
         if state.image_id == "scratch" or state.top is None and not state.config.get("history"):
             raise BuildError("No image was generated. Is your Dockerfile empty?")
-        config_bytes = _config_bytes(state.config)
         images = self.engine.images
-        image = images.add_config_bytes(config_bytes, state.top)
+        image = images.images.get(state.image_id)
+        if image is None or image.config != state.config:
+            # (a Dockerfile that is only `FROM x` gives x itself, as Docker does)
+            image = images.add_config_bytes(_config_bytes(state.config), state.top)
         await self.emit({"aux": {"ID": image.id}})
         if self.options.quiet:
             await self.emit({"stream": image.id + "\n"})
@@ -246,6 +248,8 @@ class Builder:
                       content: str = "", container_id: str = "") -> None:
         key = step_key(state.image_id, created_by, content)
         hit = None if self.options.no_cache else self.cache.get(key)
+        if hit is not None and hit.top is not None and self.engine.layers.get(hit.top) is None:
+            hit = None       # its layer is gone (collected by hand?): make the step again
         if hit is not None:
             await self.say(" ---> Using cache\n")
             self._adopt(state, hit)
@@ -580,7 +584,7 @@ class Builder:
             if container is not None:
                 try:
                     # shielded: a build cancelled mid-step still removes what the step made
-                    await asyncio.shield(engine.containers.remove(container, force=True))
+                    await asyncio.shield(engine.containers.remove(container, force=True, remove_volumes=True))
                 except HakoError as exc:
                     log.warning("build: removing intermediate container %s: %s", container.id[:12], exc)
                 await self.say(f"Removing intermediate container {container.id[:12]}\n")

@@ -221,11 +221,12 @@ class ContainerFS:
 
     def extract(self, target: Target, stream: BinaryIO, no_overwrite_dir_non_dir: bool,
                 chown_to: tuple[int, int] | None) -> None:
-        """Docker's PUT /archive: the target must be a directory; the archive's members land in it."""
-        st = self.lstat(target)
+        """Docker's PUT /archive: the target must be a directory (a symlink to one is followed,
+        inside the container); the archive's members land in it."""
+        dest = self.resolve(target.parts)
+        st = self.lstat(Target(dest, target.name, False))
         if not stat.S_ISDIR(st.st_mode):
             raise InvalidArgument("extraction point is not a directory")
-        dest = self.resolve(target.parts)
         self.check_writable(dest)
         extractor = _Extractor(self, dest, no_overwrite_dir_non_dir, chown_to)
         try:

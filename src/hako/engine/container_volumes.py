@@ -63,11 +63,22 @@ def acquire(engine, container: Container, rootfs: str) -> None:
         raise
 
 
+def announce_mounts(engine, container: Container) -> None:
+    """Docker's `volume mount` events, one per volume, once the start has them (on the loop)."""
+    for p in container.mounts:
+        if p.type == "volume":
+            engine.events.emit("volume", "mount", p.name, container=container.id, destination=p.destination,
+                               driver=p.driver or "local", propagation=p.propagation, **{"read/write": str(p.rw).lower()})
+
+
 def release(engine, container: Container) -> None:
+    """After the container stopped (or failed to start): each volume released, with Docker's
+    `volume unmount` event. Called on the event loop."""
     for p in container.mounts:
         if p.type == "volume":
             try:
                 engine.volumes.release(p.name, container.id)
+                engine.events.emit("volume", "unmount", p.name, container=container.id, driver=p.driver or "local")
             except Exception as exc:  # noqa: BLE001 - a warning: the container is stopped anyway
                 log.warning("container %s: releasing volume %s: %s", container.id[:12], p.name, exc)
 

@@ -216,6 +216,7 @@ class ContainerManager:
         try:
             if container.mounts:
                 await asyncio.to_thread(container_volumes.acquire, self.engine, container, rootfs)
+                container_volumes.announce_mounts(self.engine, container)
             attached = await self.engine.networks.attach(container)
             spec = self._oci_spec(container, rootfs, attached)
             bundle = os.path.join(self.run_dir(container.id), "bundle")
@@ -601,6 +602,10 @@ class ContainerManager:
                     break
             if not await self._wait_exit(live, max(0.0, deadline - time.monotonic())):
                 raise SystemError(f"could not kill container {container.id} to remove it")
+        # Its anonymous volumes go first, as Docker's cleanup does: `docker run --rm` followed by
+        # `docker volume ls` must not see them.
+        if remove_volumes or container.host_config.auto_remove:
+            await container_volumes.remove_anonymous(self.engine, container)
         # The record is gone, so the container is: tell the waiters (`run --rm` waits for this)
         # before the files go, which happens off the event loop.
         self._event(container, "destroy")
@@ -611,8 +616,6 @@ class ContainerManager:
                 waiter.set_result(container.state.exit_code)
         self.live.pop(container.id, None)
         await asyncio.to_thread(self._remove_all_files, container.id)
-        if remove_volumes or container.host_config.auto_remove:
-            await container_volumes.remove_anonymous(self.engine, container)
 
     def _remove_all_files(self, cid: str) -> None:
         self._remove_files(cid)

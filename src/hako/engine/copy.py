@@ -18,6 +18,7 @@ import uuid
 
 from ..containers.archive import ContainerFS, Mounted
 from ..containers.model import Container
+from ..errdefs import NotFound
 
 
 class ContainerFiles:
@@ -33,6 +34,9 @@ class ContainerFiles:
         live = self.engine.containers._live(self.container.id)
         await live.lock.acquire()
         self.lock = live.lock
+        if self.container.id not in self.engine.containers.containers:
+            self.lock.release()
+            raise NotFound(f"No such container: {self.container.id}")
         try:
             return await asyncio.to_thread(self._open)
         except BaseException:

@@ -123,33 +123,67 @@ class _UDPBack(asyncio.DatagramProtocol):
             self.proxy.front.sendto(data, self.client)
 
 
+UDP_IDLE = 90.0     # docker-proxy's UDP "connection" timeout
+
+
 class UDPProxy:
-    """One upstream socket per client address, as docker-proxy keeps its UDP "connections"."""
+    """One upstream socket per client address, as docker-proxy keeps its UDP "connections";
+    one left idle for UDP_IDLE seconds is closed."""
 
     def __init__(self, target: tuple[str, int]):
         self.target = target
         self.front = None
         self.backs: dict = {}
+        self.last_used: dict = {}
+        self.opening: dict = {}
+        self.sweeper = None
 
     async def start(self, sock: socket.socket) -> None:
         loop = asyncio.get_running_loop()
         await loop.create_datagram_endpoint(lambda: _UDPFront(self), sock=sock)
 
     def forward(self, data: bytes, client) -> None:
+        loop = asyncio.get_running_loop()
+        self.last_used[client] = loop.time()
+        if self.sweeper is None:
+            self.sweeper = loop.call_later(UDP_IDLE / 3, self._sweep)
+        if client in self.opening:          # its upstream socket is being made: queue
+            self.opening[client].append(data)
+            return
         back = self.backs.get(client)
         if back is not None:
             back.sendto(data)
             return
-        loop = asyncio.get_running_loop()
+        self.opening[client] = [data]
 
         async def open_back():
-            transport, _ = await loop.create_datagram_endpoint(lambda: _UDPBack(self, client), remote_addr=self.target)
+            try:
+                transport, _ = await loop.create_datagram_endpoint(lambda: _UDPBack(self, client),
+                                                                   remote_addr=self.target)
+            except OSError as exc:
+                log.debug("udp proxy to %s: %s", self.target, exc)
+                self.opening.pop(client, None)
+                return
             self.backs[client] = transport
-            transport.sendto(data)
+            for queued in self.opening.pop(client, []):
+                transport.sendto(queued)
 
         loop.create_task(open_back())
 
+    def _sweep(self) -> None:
+        loop = asyncio.get_running_loop()
+        for client, used in list(self.last_used.items()):
+            if loop.time() - used > UDP_IDLE:
+                back = self.backs.pop(client, None)
+                if back is not None:
+                    back.close()
+                del self.last_used[client]
+        self.sweeper = loop.call_later(UDP_IDLE / 3, self._sweep) if self.last_used else None
+
     def close(self) -> None:
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            self.sweeper = None
         if self.front is not None:
             self.front.close()
         for back in self.backs.values():

@@ -21,8 +21,9 @@ class Records:
                             (network.id, network.name, json.dumps(network.to_json())))
 
     def delete_network(self, network_id: str) -> None:
+        # Endpoints of stopped containers stay: as Docker, such a container then fails to start
+        # with "network … not found".
         with self.store.transaction():
-            self.db.execute("DELETE FROM endpoints WHERE network_id = ?", (network_id,))
             self.db.execute("DELETE FROM networks WHERE id = ?", (network_id,))
 
     def endpoints(self) -> list[Endpoint]:

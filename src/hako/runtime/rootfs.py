@@ -11,6 +11,7 @@ import errno
 import os
 import stat
 
+from ..linux import mountinfo
 from ..linux import syscalls as sc
 from . import mountopts
 from .cgroups import cgroup_version, v1_hierarchies
@@ -31,6 +32,8 @@ def prepare(config: dict, rootfs: str, *, in_userns: bool) -> None:
     linux = config.get("linux", {})
     propagation = linux.get("rootfsPropagation") or "rslave"
     _mount(None, "/", None, mountopts.PROPAGATION.get("r" + propagation.lstrip("r"), sc.MS_SLAVE | sc.MS_REC))
+    if "shared" in propagation:          # otherwise / was made a slave: nothing is shared
+        _make_parent_private(rootfs)
     _mount(rootfs, rootfs, None, sc.MS_BIND | sc.MS_REC)
     has_dev_mount = False
     for m in config.get("mounts", []):
@@ -49,6 +52,23 @@ def prepare(config: dict, rootfs: str, *, in_userns: bool) -> None:
             _make_device(dev, rootfs, in_userns)
 
 
+def _make_parent_private(rootfs: str) -> None:
+    """With a shared rootfsPropagation the mount holding the rootfs is shared too, and
+    pivot_root(2) refuses a new root whose parent mount is shared (EINVAL): make that one mount
+    private, as runc does (rootfsParentMountPrivate)."""
+    best, shared = "", False
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = mountinfo.unescape(fields[4])
+            inside = rootfs == point or rootfs.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best = point
+                shared = any(x.startswith("shared:") for x in fields[6:fields.index("-", 6)])
+    if best and shared:
+        _mount(None, best, None, sc.MS_PRIVATE)
+
+
 def pivot(rootfs: str, no_pivot: bool) -> None:
     os.chdir(rootfs)
     if no_pivot:
@@ -57,8 +77,15 @@ def pivot(rootfs: str, no_pivot: bool) -> None:
         os.chroot(".")
     else:
         # pivot_root(".", ".") stacks the old root under the new one; unmounting "." afterwards
-        # removes it without needing a put_old directory inside the image (as runc does).
-        sc.pivot_root(".", ".")
+        # removes it without needing a put_old directory inside the image (as runc does). The
+        # cwd goes back to the old root first (runc's fchdir(oldroot)): made rslave there, the
+        # change stays off the new root's mounts, whose propagation (rshared binds) is kept.
+        old_root = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            sc.pivot_root(".", ".")
+            os.fchdir(old_root)
+        finally:
+            os.close(old_root)
         _mount(None, ".", None, sc.MS_SLAVE | sc.MS_REC)
         sc.umount(".", sc.MNT_DETACH)
     os.chdir("/")

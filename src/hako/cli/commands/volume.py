@@ -24,7 +24,7 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 def create(cli, opts, args) -> int:
     name = args[0] if args else opts["name"]
     if args and opts["name"] and opts["name"] != args[0]:
-        raise StatusError(1, f"conflicting options: either specify --name or provide positional arg, not both")
+        raise StatusError(1, "conflicting options: either specify --name or provide positional arg, not both")
     body = {"Driver": opts["driver"] or "local", "DriverOpts": _pairs(opts["opt"], "opt"),
             "Labels": _pairs(opts["label"], "label"), "Name": name or ""}
     volume = cli.client.post_json("/volumes/create", None, body) or {}
