@@ -46,6 +46,9 @@ class Response:
         return json.loads(self.body)
 
 
+HUB_STANDIN = "http://127.0.0.1:9"      # the discard port: nothing listens, connections are refused
+
+
 class Daemon:
     def __init__(self, base: str, exec_root: str, cgroup_parent: str):
         self.base = base
@@ -75,8 +78,10 @@ class Daemon:
         args = [sys.executable, "-m", "hako.hakod", "-H", self.host, "--data-root", self.data_root,
                 "--exec-root", self.exec_root, "--cgroup-parent", self.cgroup_parent, *self.extra_args]
         log = open(self.log_path, "ab")
+        # Docker Hub names resolve to a closed port on loopback: a test never reaches beyond this host.
         self.process = subprocess.Popen(args, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                                        env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src")})
+                                        env={**os.environ, "PYTHONPATH": os.path.join(ROOT, "src"),
+                                             "HAKO_DOCKER_HUB_URL": HUB_STANDIN})
         log.close()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:

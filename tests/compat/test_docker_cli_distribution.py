@@ -336,3 +336,20 @@ def test_pull_all_tags_and_remove_by_digest(hakod, registry, busybox_image_tar, 
     ok(hakod, "pull", f"{name}@{digests[0]}")
     out = ok(hakod, "rmi", f"{name}@{digests[0]}")
     assert f"Untagged: {name}@{digests[0]}" in out
+
+
+def test_pushing_a_pulled_image_reuses_the_registry_blobs(hakod, registry, busybox_image_tar, tmp_path, cleanup_images):
+    """Even a layer that was already unpacked here when the pull ran (busybox's) is known by
+    its registry digest, so pushing to another repository mounts both layers, uploads nothing."""
+    with open(busybox_image_tar, "rb") as f:
+        fresh = oci_images.push_fresh_image(registry.host, str(tmp_path), f.read(), f"reuse/src-{uuid.uuid4().hex[:8]}")
+    ok(hakod, "pull", fresh)
+    copy = repo(registry, "reuse/dst") + ":v1"
+    cleanup_images.extend([fresh, copy])
+    ok(hakod, "tag", fresh, copy)
+    out = ok(hakod, "push", copy)
+    assert out.count("Mounted from") == 2, out
+    assert "Pushed" not in out
+    source_layers = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{fresh}"))["Layers"]
+    copied_layers = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{copy}"))["Layers"]
+    assert copied_layers == source_layers

@@ -70,7 +70,8 @@ def test_run_of_an_unknown_image_tries_to_pull_and_fails(hakod):
     result = hakod.docker("run", "--rm", "no-such-image")
     assert result.returncode == 125
     assert "Unable to find image 'no-such-image:latest' locally" in result.stderr
-    assert "docker: Error response from daemon: pull access denied for no-such-image" in result.stderr
+    # Test daemons point Docker Hub at a closed port on loopback (tests/daemon.py): the pull fails there.
+    assert "docker: Error response from daemon:" in result.stderr and "127.0.0.1:9" in result.stderr
     assert ok(hakod, "ps", "-aq") == ""
 
 

@@ -195,6 +195,22 @@ def test_cache_from_an_image_without_the_build_cache(hakod):
         hakod.api("POST", "/build/prune")
 
 
+def test_run_limits_and_refused_options(hakod):
+    # cgroup v1 (this host) or v2: the limit file of the cgroup the RUN process is in
+    script = ("p=$(grep -E '(:memory:|^0::)' /proc/self/cgroup | head -1 | cut -d: -f3); "
+              "cat /sys/fs/cgroup/memory$p/memory.limit_in_bytes /sys/fs/cgroup/memory/memory.limit_in_bytes "
+              "/sys/fs/cgroup$p/memory.max /sys/fs/cgroup/memory.max 2>/dev/null; true")
+    files = {"Dockerfile": f"FROM busybox\nRUN {script}\n"}
+    messages, image, error = build(hakod, files, memory="67108864", nocache="1")
+    assert error is None, output(messages)
+    assert "67108864" in output(messages)
+    rmi(hakod, image)
+    for query in ({"squash": "1"}, {"extrahosts": "a:1.2.3.4"}):
+        body = context_tar({"Dockerfile": "FROM busybox\n"})
+        resp = hakod.api("POST", "/build?" + urllib.parse.urlencode(query), body)
+        assert resp.status == 501 and "not supported by hako's builder" in resp.json()["message"]
+
+
 def test_failing_run_leaves_nothing(hakod):
     before = snapshot_dirs(hakod)
     containers_before = hakod.api("GET", "/containers/json?all=1").json()
@@ -385,6 +401,17 @@ def test_remote_context_and_add_from_a_url(hakod, http_files):
     assert git.status == 501 and "git build contexts are not supported" in git.json()["message"]
     _, _, error = build(hakod, {"Dockerfile": f"FROM busybox\nCOPY {base}/payload.txt /x\n"})
     assert error.startswith("COPY failed: source can't be a URL for COPY")
+    import hashlib
+
+    good = hashlib.sha256(b"fetched\n").hexdigest()
+    _, image, error = build(hakod, {"Dockerfile": f"FROM busybox\nADD --checksum=sha256:{good} {base}/payload.txt /p\n"})
+    assert error is None
+    rmi(hakod, image)
+    _, _, error = build(hakod, {"Dockerfile": f"FROM busybox\nADD --checksum=sha256:{'0' * 64} {base}/payload.txt /p\n"})
+    assert error.startswith("digest mismatch sha256:" + good)
+    _, _, error = build(hakod, {"Dockerfile": "FROM --platform=linux/s390x busybox\nRUN true\n"})
+    assert error.startswith("image with reference busybox was found but does not match the specified platform: "
+                            "wanted linux/s390x")
     assert build_tmp(hakod) == []
 
 

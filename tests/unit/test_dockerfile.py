@@ -109,6 +109,9 @@ def test_flags_and_their_errors():
         parse("FROM b\nCOPY --bogus=1 a b\n")
     with pytest.raises(ParseError, match="requires BuildKit"):
         parse("FROM b\nRUN --mount=type=cache,target=/x true\n")
+    with pytest.raises(ParseError, match="line 2: COPY --parents is not supported by hako's builder"):
+        parse("FROM b\nCOPY --parents a/b /c/\n")
+    assert only_stage("FROM b\nCOPY --link a /b\n").instructions[0].flags == {"link": True}
 
 
 def test_argument_count_errors():

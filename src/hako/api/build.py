@@ -16,7 +16,7 @@ import time
 from aiohttp import web
 
 from ..errdefs import HakoError, InvalidArgument, Unsupported
-from .server import COMMON_HEADERS, json_body, json_response, query_bool, query_filters
+from .server import COMMON_HEADERS, json_body, json_response, query_bool, query_filters, query_int
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,18 @@ def _options(request: web.Request):
     platform = request.query.get("platform") or ""
     if platform and not platform.startswith("linux"):
         raise InvalidArgument(f'"{platform}": operating system is not supported')
+    for name in ("extrahosts", "squash", "isolation"):
+        value = request.query.get(name)
+        if value and value.lower() not in ("0", "false", "default"):
+            raise Unsupported(f"{name} is not supported by hako's builder")
+    limits = {}
+    for query_name, field in (("memory", "memory"), ("memswap", "memory_swap"), ("cpushares", "cpu_shares"),
+                              ("cpuperiod", "cpu_period"), ("cpuquota", "cpu_quota"), ("shmsize", "shm_size")):
+        value = query_int(request, query_name, 0)
+        if value:
+            limits[field] = value
+    if request.query.get("cpusetcpus"):
+        limits["cpuset_cpus"] = request.query["cpusetcpus"]
     build_args = _json_query(request, "buildargs", dict)
     labels = _json_query(request, "labels", dict)
     cache_from = _json_query(request, "cachefrom", list)
@@ -61,6 +73,7 @@ def _options(request: web.Request):
         quiet=query_bool(request, "q"),
         network_mode=request.query.get("networkmode") or "default",
         cache_from=[str(c) for c in cache_from],
+        limits=limits,
     )
 
 

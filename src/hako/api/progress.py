@@ -54,6 +54,11 @@ class JSONProgress:
             msg["id"] = id
         self._put(msg)
 
+    def layer(self, id: str, message: str) -> None:
+        # dockerd sends an empty progressDetail with every per-layer line, and the docker CLI
+        # redraws a layer's line in place only when it is there.
+        self._put({"status": message, "progressDetail": {}, "id": id})
+
     def bytes(self, id: str, action: str, current: int, total: int) -> None:
         if self.quiet:
             return

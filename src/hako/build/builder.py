@@ -65,6 +65,7 @@ class BuildOptions:
     quiet: bool = False
     network_mode: str = "default"
     cache_from: list[str] = field(default_factory=list)
+    limits: dict = field(default_factory=dict)      # HostConfig fields for RUN containers (memory …)
 
 
 @dataclass
@@ -191,6 +192,8 @@ class Builder:
             state = StageState(config, None, "scratch")
         else:
             image = await self._base_image(base)
+            if stage.platform:
+                _check_platform(base, process_word(stage.platform, env, self.escape), image.config)
             state = StageState(copy.deepcopy(image.config), image.top, image.id)
         state.config.setdefault("config", {})
         await self.say(f" ---> {_short(state.image_id)}\n")
@@ -458,11 +461,16 @@ class Builder:
             urls = [s for s in sources if fetch.is_url(s)]
             if urls and not is_add:
                 raise BuildError(f"COPY failed: source can't be a URL for COPY: {urls[0]}")
+            checksum = str(ins.flags.get("checksum") or "")
+            if checksum and (len(urls) != 1 or len(sources) != 1):
+                raise BuildError("checksum can't be specified for non-HTTP(S) sources")
             if urls:
                 if len(urls) != len(sources):
                     raise BuildError("ADD failed: hako does not mix URL and local sources in one ADD")
                 heredoc_dir = tempfile.mkdtemp(dir=self.engine.spool_dir(), prefix="heredoc-")
                 sources = await self._download(urls, heredoc_dir)
+                if checksum:
+                    await asyncio.to_thread(_verify_checksum, os.path.join(heredoc_dir, sources[0]), checksum)
                 source, excluded, is_add = DirSource(heredoc_dir), (lambda rel: False), False
             elif heredocs:
                 heredoc_dir = tempfile.mkdtemp(dir=self.engine.spool_dir(), prefix="heredoc-")
@@ -572,7 +580,8 @@ class Builder:
                              config=ContainerConfig(image=image.id, cmd=argv, entrypoint=[], env=env,
                                                     working_dir=run.get("WorkingDir") or "", user=run.get("User") or "",
                                                     labels={}),
-                             host_config=HostConfig(network_mode="default" if network in ("", "default", "bridge") else network))
+                             host_config=HostConfig(network_mode="default" if network in ("", "default", "bridge") else network,
+                                                    **self.options.limits))
             container, _warnings = engine.containers.create(None, spec)
             await self.say(f" ---> Running in {container.id[:12]}\n")
             code = await self._run_streaming(container, LogFollower)
@@ -616,6 +625,32 @@ class Builder:
 
 def _config_bytes(config: dict) -> bytes:
     return json.dumps(config, separators=(",", ":")).encode()
+
+
+def _check_platform(name: str, wanted: str, config: dict) -> None:
+    """FROM --platform: hako runs the host's platform only; an image for another one is refused
+    as Docker refuses a local image that does not match."""
+    os_name, _, arch = wanted.partition("/")
+    arch = arch.split("/")[0]
+    actual = f"{config.get('os', 'linux')}/{config.get('architecture', go_arch())}"
+    if os_name != config.get("os", "linux") or (arch and arch != config.get("architecture", go_arch())):
+        raise BuildError(f"image with reference {name} was found but does not match the specified platform: "
+                         f"wanted {wanted}, actual: {actual}")
+
+
+def _verify_checksum(path: str, expected: str) -> None:
+    """ADD --checksum=sha256:<hex> of a downloaded file."""
+    import hashlib
+
+    algorithm, _, want = expected.partition(":")
+    if algorithm not in ("sha256", "sha384", "sha512") or not want:
+        raise BuildError(f"unsupported checksum {expected!r}: use sha256:<hex>")
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    if h.hexdigest() != want.lower():
+        raise BuildError(f"digest mismatch {algorithm}:{h.hexdigest()}: {expected}")
 
 
 def _history_key(entry: dict) -> tuple[str, bool]:

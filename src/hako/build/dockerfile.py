@@ -33,6 +33,7 @@ FLAGS = {
     "RUN": {"mount", "network", "security"},
     "HEALTHCHECK": {"interval", "timeout", "start-period", "start-interval", "retries"},
 }
+_UNSUPPORTED_FLAGS = {"ADD": ("keep-git-dir", "exclude"), "COPY": ("parents", "exclude"), "RUN": ("security",)}
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _HEREDOC = re.compile(r"<<(-?)\s*(['\"]?)([A-Za-z_][A-Za-z0-9_]*)\2")
 
@@ -215,6 +216,11 @@ def _check(ins: Instruction) -> None:
         raise ParseError(ins.line, "WORKDIR requires exactly one argument")
     if ins.cmd == "RUN" and "mount" in ins.flags:
         raise ParseError(ins.line, "RUN --mount requires BuildKit, which hako's builder is not")
+    # Flags Docker's newer frontends know that would change what a step does: refused by name
+    # rather than ignored (--link only changes how BuildKit stores the layer: accepted).
+    for name in _UNSUPPORTED_FLAGS.get(ins.cmd, ()):
+        if name in ins.flags:
+            raise ParseError(ins.line, f"{ins.cmd} --{name} is not supported by hako's builder")
 
 
 def _read_heredocs(ins: Instruction, lines: list[str], number: int) -> int:

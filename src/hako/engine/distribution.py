@@ -3,6 +3,7 @@ and events. The protocols and formats live in hako.images; this is where they me
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 
 from ..errdefs import InvalidArgument, NotFound, Unauthorized
@@ -25,6 +26,8 @@ class Distribution:
 
             self._registry_config = RegistryConfig(insecure_registries=list(self.engine.config.insecure_registries),
                                                    mirrors=list(self.engine.config.registry_mirrors))
+            if os.environ.get("HAKO_DOCKER_HUB_URL"):
+                self._registry_config.hub_url = os.environ["HAKO_DOCKER_HUB_URL"]
         return self._registry_config
 
     @asynccontextmanager

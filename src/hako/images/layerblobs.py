@@ -40,10 +40,14 @@ class LayerBlobs:
         self.records = records        # engine.store.Store (layer_blobs table)
         self.leases: set[str] = set()
 
+    def known(self, diff_id: str) -> list[LayerBlob]:
+        """Every blob known to hold the layer, here or not: a pull that found the layer already
+        unpacked still learns the digest the registry has it under."""
+        return [LayerBlob(*row) for row in self.records.layer_blobs(diff_id)]
+
     def find(self, diff_id: str, compressed: bool | None = None) -> LayerBlob | None:
         """A blob of the layer that is present, preferring the compression asked for."""
-        blobs = [LayerBlob(*row) for row in self.records.layer_blobs(diff_id)]
-        blobs = [b for b in blobs if self.content.exists(b.digest)]
+        blobs = [b for b in self.known(diff_id) if self.content.exists(b.digest)]
         if compressed is not None:
             blobs.sort(key=lambda b: (b.digest != diff_id) != compressed)
         return blobs[0] if blobs else None

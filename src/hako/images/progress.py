@@ -10,6 +10,9 @@ class Progress(Protocol):
     def status(self, message: str, id: str | None = None) -> None:
         """A line: "Pulling fs layer" for a layer id, or "Digest: …" for the whole operation."""
 
+    def layer(self, id: str, message: str) -> None:
+        """A layer's state: "Pulling fs layer", "Pull complete", "Pushed"…"""
+
     def bytes(self, id: str, action: str, current: int, total: int) -> None:
         """"Downloading", "Extracting", "Pushing": ``current`` of ``total`` bytes."""
 
@@ -19,6 +22,9 @@ class Progress(Protocol):
 
 class NoProgress:
     def status(self, message: str, id: str | None = None) -> None:
+        pass
+
+    def layer(self, id: str, message: str) -> None:
         pass
 
     def bytes(self, id: str, action: str, current: int, total: int) -> None:

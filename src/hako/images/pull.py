@@ -166,9 +166,9 @@ async def _pull_layers(stores, client, source: str, layers, diff_ids, chain_ids,
     needed = []
     for desc, chain_id in zip(layers, chain_ids):
         if stores.layers.get(chain_id) is not None:
-            progress.status("Already exists", id=short_id(desc.digest))
+            progress.layer(short_id(desc.digest), "Already exists")
         else:
-            progress.status("Pulling fs layer", id=short_id(desc.digest))
+            progress.layer(short_id(desc.digest), "Pulling fs layer")
             needed.append(desc.digest)
     semaphore = asyncio.Semaphore(CONCURRENT_DOWNLOADS)
     downloads: dict[str, asyncio.Task] = {}
@@ -185,7 +185,7 @@ async def _pull_layers(stores, client, source: str, layers, diff_ids, chain_ids,
             if stores.layers.get(chain_id) is None:
                 await downloads[desc.digest]
                 await asyncio.to_thread(_unpack, stores, desc, diff_id, parent, progress)
-                progress.status("Pull complete", id=short_id(desc.digest))
+                progress.layer(short_id(desc.digest), "Pull complete")
             stores.blobs.record(desc.digest, diff_id, desc.media_type, desc.size, source)
             parent = chain_id
     finally:
@@ -198,29 +198,29 @@ async def _pull_layers(stores, client, source: str, layers, diff_ids, chain_ids,
 async def _download(stores, client, path: str, desc, semaphore, progress) -> None:
     lid = short_id(desc.digest)
     if stores.content.exists(desc.digest):
-        progress.status("Download complete", id=lid)
+        progress.layer(lid, "Download complete")
         return
     if semaphore.locked():
-        progress.status("Waiting", id=lid)
+        progress.layer(lid, "Waiting")
     async with semaphore:
         # In a thread: it waits for another pull fetching the same blob, and re-hashes what an
         # interrupted pull left to resume from.
         writer = await asyncio.to_thread(stores.content.writer, desc.digest, desc.digest, desc.size, wait=True)
         if stores.content.exists(desc.digest):      # the other pull got it
             writer.abort()
-            progress.status("Download complete", id=lid)
+            progress.layer(lid, "Download complete")
             return
         try:
             sink = _ProgressSink(writer, lambda n: progress.bytes(lid, "Downloading", n, desc.size))
             await client.fetch_blob(path, desc, sink)
-            progress.status("Verifying Checksum", id=lid)
+            progress.layer(lid, "Verifying Checksum")
             await asyncio.to_thread(writer.commit)
         except BaseException:
             # A verified prefix stays in the ingest for the next pull to resume; a blob that
             # failed verification is discarded by commit() itself.
             writer.close()
             raise
-    progress.status("Download complete", id=lid)
+    progress.layer(lid, "Download complete")
 
 
 def _unpack(stores, desc, diff_id: str, parent: str | None, progress) -> None:

@@ -25,7 +25,7 @@ async def push(stores: ImageStores, client, image, ref: reference.Reference, pro
     domain, path = reference.split_domain(ref.repository)
     diff_ids = list(image.config.get("rootfs", {}).get("diff_ids") or [])
     for diff_id in reversed(diff_ids):
-        progress.status("Preparing", id=short_id(diff_id))
+        progress.layer(short_id(diff_id), "Preparing")
     semaphore = asyncio.Semaphore(CONCURRENT_UPLOADS)
     leased = set()
     try:
@@ -56,20 +56,34 @@ async def push(stores: ImageStores, client, image, ref: reference.Reference, pro
 async def _push_layer(stores, client, domain: str, path: str, diff_id: str, semaphore, progress, leased):
     lid = short_id(diff_id)
     async with semaphore:
+        found = await _already_there(stores, client, domain, path, diff_id, progress)
+        if found is not None:
+            return found.descriptor()
         blob = await asyncio.to_thread(stores.blobs.compressed, diff_id)
         stores.blobs.leases.add(blob.digest)
         leased.add(blob.digest)
-        desc = blob.descriptor()
+        progress.layer(lid, "Pushing")
+        await client.upload_blob(path, blob.digest, blob.size, lambda: stores.content.open(blob.digest),
+                                 progress=lambda n: progress.bytes(lid, "Pushing", n, blob.size))
+        progress.layer(lid, "Pushed")
+        stores.blobs.record(blob.digest, diff_id, blob.media_type, blob.size, f"{domain}/{path}")
+        return blob.descriptor()
+
+
+async def _already_there(stores, client, domain: str, path: str, diff_id: str, progress):
+    """A compressed blob of the layer the registry has in this repository, or can mount from
+    another one it was pulled from or pushed to, as dockerd checks its distribution metadata."""
+    lid = short_id(diff_id)
+    for blob in stores.blobs.known(diff_id):
+        if blob.digest == diff_id:
+            continue                  # the uncompressed tar kept here: never pushed as it is
         if await client.blob_exists(path, blob.digest) is not None:
-            progress.status("Layer already exists", id=lid)
+            progress.layer(lid, "Layer already exists")
         elif (blob.source and blob.source.startswith(domain + "/") and blob.source != f"{domain}/{path}"
               and await client.mount_blob(path, blob.digest, blob.source.split("/", 1)[1])):
-            progress.status(f"Mounted from {blob.source.split('/', 1)[1]}", id=lid)
+            progress.layer(lid, f"Mounted from {blob.source.split('/', 1)[1]}")
         else:
-            progress.status("Pushing", id=lid)
-            await client.upload_blob(path, blob.digest, blob.size, lambda: stores.content.open(blob.digest),
-                                     progress=lambda n: progress.bytes(lid, "Pushing", n, blob.size))
-            progress.status("Pushed", id=lid)
+            continue
         stores.blobs.record(blob.digest, diff_id, blob.media_type, blob.size, f"{domain}/{path}")
-        return desc
-
+        return blob
+    return None

@@ -37,6 +37,9 @@ class RegistryConfig:
     insecure_registries: list[str] = field(default_factory=list)   # "host:port", "host" or a CIDR
     mirrors: list[str] = field(default_factory=list)                # URLs, used for docker.io only
     certs_dir: str = ""             # like /etc/docker/certs.d: <host:port>/*.crt, *.cert + *.key
+    # Docker Hub's own endpoint, after the mirrors. A machine with no way out (or a test daemon,
+    # which must never reach beyond this host) points it somewhere local.
+    hub_url: str = f"https://{DOCKER_HUB_REGISTRY}"
     # Learned at run time, shared by every client made from this config.
     plain_http_hosts: set[str] = field(default_factory=set, compare=False, repr=False)
 
@@ -56,7 +59,10 @@ def endpoints(domain: str, config: RegistryConfig) -> list[Endpoint]:
     """The endpoints to try for ``domain``, best first."""
     if domain in (DOCKER_HUB_DOMAIN, "index.docker.io", DOCKER_HUB_REGISTRY):
         found = [_mirror_endpoint(url, config) for url in config.mirrors]
-        found.append(Endpoint(f"https://{DOCKER_HUB_REGISTRY}"))
+        if config.hub_url.startswith("https://"):
+            found.append(Endpoint(config.hub_url.rstrip("/")))
+        else:
+            found.append(_mirror_endpoint(config.hub_url, config))
         return found
     return [Endpoint(f"https://{domain}", insecure=is_insecure(domain, config))]
 
