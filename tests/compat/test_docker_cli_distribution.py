@@ -353,3 +353,23 @@ def test_pushing_a_pulled_image_reuses_the_registry_blobs(hakod, registry, busyb
     source_layers = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{fresh}"))["Layers"]
     copied_layers = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{copy}"))["Layers"]
     assert copied_layers == source_layers
+
+
+def test_a_pulled_zstd_image_pushes_as_oci(hakod, registry, busybox_image_tar, tmp_path, cleanup_images):
+    with open(busybox_image_tar, "rb") as f:
+        rootfs = f.read()
+    layout = oci_images.Layout(str(tmp_path / "zstd"))
+    layout.tag(layout.image([rootfs, oci_images.tar_of({"z": b"zstd\n"})], compression="zstd"), "v1")
+    layout.write()
+    source = repo(registry, "zstd/src") + ":v1"
+    skopeo("copy", "--dest-tls-verify=false", f"oci:{layout.path}:v1", f"docker://{source}")
+    copy = repo(registry, "zstd/dst") + ":v1"
+    cleanup_images.extend([source, copy])
+    ok(hakod, "pull", source)
+    ok(hakod, "tag", source, copy)
+    ok(hakod, "push", copy)
+    raw = json.loads(skopeo("inspect", "--raw", "--tls-verify=false", f"docker://{copy}"))
+    assert raw["mediaType"] == oci_images.OCI_MANIFEST
+    # the top layer as it was pulled; busybox's may go as a gzip blob this registry already has
+    assert raw["layers"][-1]["mediaType"] == oci_images.LAYER_TYPES["zstd"]
+    assert all(layer["mediaType"].startswith("application/vnd.oci.image.layer.v1.tar") for layer in raw["layers"])

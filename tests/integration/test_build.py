@@ -420,10 +420,14 @@ def test_build_prune_drops_the_cache(hakod):
     _, image, error = build(hakod, files)
     assert error is None
     rmi(hakod, image)
+    caches = hakod.api("GET", "/system/df").json()["BuildCache"]
+    run_entry = [c for c in caches if c["Description"] == "/bin/sh -c echo pruned > /p"]
+    assert run_entry and run_entry[0]["Size"] > 0 and not run_entry[0]["Shared"]
     resp = hakod.api("POST", "/build/prune")
     assert resp.status == 200
     report = resp.json()
     assert report["CachesDeleted"] and report["SpaceReclaimed"] > 0
+    assert hakod.api("GET", "/system/df").json()["BuildCache"] == []
     messages, image, _ = build(hakod, files)
     assert "Using cache" not in output(messages)
     rmi(hakod, image)

@@ -240,4 +240,26 @@ async def disk_usage(request: web.Request) -> web.Response:
     volumes = [{**volume_json(v), "UsageData": {"Size": engine.volumes.size(v), "RefCount": len(engine.volumes.users(v.name))}}
                for v in engine.volumes.list()]
     return json_response({"LayersSize": layers_size, "Images": images, "Containers": containers,
-                              "Volumes": volumes, "BuildCache": []})
+                              "Volumes": volumes, "BuildCache": _build_cache_usage(engine)})
+
+
+def _build_cache_usage(engine) -> list[dict]:
+    """The build cache's entries as Docker's BuildCache records (see hako.build.cache)."""
+    from ..build.cache import BuildCache
+    from ..snapshots.model import chain_ids
+
+    image_layers: set[str] = set()
+    for image in engine.images.images.values():
+        image_layers.update(chain_ids(image.config.get("rootfs", {}).get("diff_ids") or []))
+    out = []
+    for entry in BuildCache(engine.store.db).usage(engine.layers, image_layers):
+        out.append({"ID": entry.key[:25], "Parents": None, "Type": "regular", "Description": entry.description,
+                    "InUse": False, "Shared": entry.shared, "Size": entry.size,
+                    "CreatedAt": _rfc3339(entry.created), "LastUsedAt": _rfc3339(entry.used), "UsageCount": 1})
+    return out
+
+
+def _rfc3339(unix: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(unix, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")

@@ -5,8 +5,8 @@ classic builder makes it.
     image = await builder.run()       # emit({"stream": "Step 1/4 : FROM busybox\\n"}) … as it goes
 
 Each step starts from the previous step's image (its config and top layer) and makes the next:
-metadata steps (ENV, CMD, LABEL …) change the config and add an `empty_layer` history entry;
-RUN runs the command in a real container made from the previous image through the engine's
+metadata steps (ENV, CMD, LABEL …, see metadata.py) change the config and add an `empty_layer`
+history entry; RUN runs the command in a real container made from the previous image through the engine's
 container manager, then commits the container's changes as a layer; COPY and ADD write their
 layer tar straight from the context. Every step's result is cached (see cache.py), so a rebuild
 is a chain of lookups until the first step whose inputs changed.
@@ -33,10 +33,9 @@ from dataclasses import dataclass, field
 from .. import __version__ as HAKO_VERSION
 from ..errdefs import HakoError, NotFound
 from ..images.store import go_arch, now_rfc3339
-from . import copying
+from . import copying, fetch, metadata
 from .cache import BuildCache, CachedStep, step_key
 from .context import BuildContext
-from . import fetch, metadata
 from .dockerfile import Instruction, Stage, parse, _instruction
 from .errors import BuildError
 from .metadata import METADATA_INSTRUCTIONS, StepContext, metadata_step
@@ -60,7 +59,7 @@ class BuildOptions:
     labels: dict[str, str] = field(default_factory=dict)
     no_cache: bool = False
     pull: bool = False
-    remove: bool = True
+    remove: bool = True          # intermediate containers are removed whatever these say
     force_remove: bool = False
     quiet: bool = False
     network_mode: str = "default"
@@ -214,10 +213,9 @@ class Builder:
         if distribution is not None:
             try:
                 await distribution.pull(name, None, None)
-            except HakoError as exc:
+            except HakoError:
                 if image is None:
-                    raise NotFound(f"pull access denied for {name}, repository does not exist or may "
-                                   f"require 'docker login': {exc}") from None
+                    raise          # the distribution's own words: pull access denied, not found …
             found = images.find(name)
             if found is not None:
                 return found
@@ -242,13 +240,16 @@ class Builder:
                    "RUN": self._do_run}[ins.cmd]
         await handler(state, ins)
 
-    async def _metadata(self, state: StageState, comment: str, change, one_space: bool = False) -> None:
+    async def _metadata(self, state: StageState, comment: str, change) -> None:
         """A step that only changes the config: Docker's `#(nop)` history line, no layer."""
-        created_by = " ".join(state.shell) + (" #(nop) " if one_space else " #(nop)  ") + comment
+        created_by = " ".join(state.shell) + " #(nop)  " + comment
         await self._commit(state, created_by, change=change)
 
     async def _commit(self, state: StageState, created_by: str, *, change=None, make_layer=None,
-                      content: str = "", container_id: str = "") -> None:
+                      content: str = "") -> None:
+        """Make the step's image from ``state``, or find it in the cache: ``change`` edits the
+        config, ``make_layer(state)`` returns (layer or None, container id, a created_by line
+        known only once the step ran, or None); ``content`` joins the cache key (COPY sources)."""
         key = step_key(state.image_id, created_by, content)
         hit = None if self.options.no_cache else self.cache.get(key)
         if hit is not None and hit.top is not None and self.engine.layers.get(hit.top) is None:
@@ -269,7 +270,7 @@ class Builder:
             self._adopt(state, reused)
             await self.say(f" ---> {_short(state.image_id)}\n")
             return
-        layer = None
+        layer, container_id = None, ""
         if make_layer is not None:
             layer, container_id, described = await make_layer(state)
             created_by = described or created_by

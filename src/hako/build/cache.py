@@ -21,6 +21,7 @@ cache entry points at are kept by the engine's layer collection (``layers()``) u
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from dataclasses import dataclass
 
@@ -33,6 +34,16 @@ CREATE TABLE IF NOT EXISTS build_cache (
     used     REAL NOT NULL       -- last hit, for `builder prune --filter until=`
 );
 """
+
+
+@dataclass
+class CacheUsage:
+    key: str
+    description: str       # the step's created_by line
+    size: int
+    created: float
+    used: float
+    shared: bool
 
 
 @dataclass
@@ -76,6 +87,22 @@ class BuildCache:
 
     def entries(self) -> list[tuple[str, str | None, float, float]]:
         return list(self.db.execute("SELECT key, top, created, used FROM build_cache"))
+
+    def usage(self, layers, image_layers: set[str]) -> list[CacheUsage]:
+        """Each entry with the size of the layer its step made (0 for a metadata step); shared
+        when an image stands on that layer too, so pruning the entry would not free it."""
+        out = []
+        rows = self.db.execute("SELECT key, config, top, created, used FROM build_cache").fetchall()
+        for key, config, top, created, used in rows:
+            try:
+                history = json.loads(config).get("history") or []
+            except ValueError:
+                history = []
+            made_layer = bool(history) and not history[-1].get("empty_layer")
+            layer = layers.get(top) if (top and made_layer) else None
+            out.append(CacheUsage(key, history[-1].get("created_by", "") if history else "",
+                                  layer.size if layer else 0, created, used, bool(top and top in image_layers)))
+        return out
 
     def remove(self, keys: list[str]) -> None:
         with _transaction(self.db):

@@ -12,12 +12,11 @@ import asyncio
 import hashlib
 import io
 
-from . import manifests, reference
+from . import compression, manifests, reference
 from .progress import Progress
 from .pull import ImageStores, short_id
 
 CONCURRENT_UPLOADS = 5        # as dockerd's max-concurrent-uploads default
-CONFIG_MEDIA_TYPE = "application/vnd.docker.container.image.v1+json"
 
 
 async def push(stores: ImageStores, client, image, ref: reference.Reference, progress: Progress) -> tuple[str, int]:
@@ -38,13 +37,19 @@ async def push(stores: ImageStores, client, image, ref: reference.Reference, pro
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             raise
-        config = manifests.Descriptor(media_type=CONFIG_MEDIA_TYPE,
+        # Docker's schema 2 as dockerd pushes it; OCI when a layer is zstd, which schema 2 lacks.
+        oci = any(compression.layer_compression(layer.media_type) == "zstd" for layer in layers)
+        layers = [manifests.Descriptor(media_type=compression.layer_media_type(
+                      compression.layer_compression(layer.media_type), oci=oci), digest=layer.digest, size=layer.size)
+                  for layer in layers]
+        config = manifests.Descriptor(media_type=manifests.OCI_CONFIG if oci else manifests.DOCKER_CONFIG,
                                       digest="sha256:" + hashlib.sha256(image.config_bytes).hexdigest(),
                                       size=len(image.config_bytes))
         if await client.blob_exists(path, config.digest) is None:
             await client.upload_blob(path, config.digest, config.size, lambda: io.BytesIO(image.config_bytes))
-        body = manifests.build_manifest(config, layers, manifests.DOCKER_MANIFEST)
-        digest = await client.put_manifest(path, ref.tag or "latest", manifests.DOCKER_MANIFEST, body)
+        media_type = manifests.OCI_MANIFEST if oci else manifests.DOCKER_MANIFEST
+        body = manifests.build_manifest(config, layers, media_type)
+        digest = await client.put_manifest(path, ref.tag or "latest", media_type, body)
     finally:
         stores.blobs.leases.difference_update(leased)
     stores.images.add_repo_digest(image, ref.repository, digest)
