@@ -118,3 +118,22 @@ def test_copy_digest_follows_content_not_timestamps():
     b = copying.plan_copy(source_of([("f", "file", b"same")]), ["f"], "/f", view, is_add=False).digest
     c = copying.plan_copy(source_of([("f", "file", b"diff")]), ["f"], "/f", view, is_add=False).digest
     assert a == b != c
+
+
+def test_cli_context_tar_honours_dockerignore_but_keeps_the_dockerfile(tmp_path):
+    from hako.cli.commands.build import _tar_stream
+
+    (tmp_path / "Dockerfile").write_text("FROM busybox\n")
+    (tmp_path / ".dockerignore").write_text("Dockerfile\n*.log\nbuild\n!build/keep\n")
+    (tmp_path / "a.log").write_text("x")
+    (tmp_path / "src.txt").write_text("y")
+    (tmp_path / "build").mkdir()
+    (tmp_path / "build" / "drop").write_text("d")
+    (tmp_path / "build" / "keep").write_text("k")
+    (tmp_path / "link").symlink_to("src.txt")
+    data = b"".join(_tar_stream(str(tmp_path), "Dockerfile", b"FROM x\n", ".dockerfile.extra"))
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        members = {m.name: m for m in tar}
+    assert set(members) == {".dockerignore", "Dockerfile", "src.txt", "build/keep", "link", ".dockerfile.extra"}
+    assert members["link"].issym() and members["link"].linkname == "src.txt"
+    assert all(m.uid == 0 and m.gid == 0 for m in members.values())

@@ -213,9 +213,13 @@ class Builder:
         if distribution is not None:
             try:
                 await distribution.pull(name, None, None)
-            except HakoError:
+            except HakoError as exc:
                 if image is None:
-                    raise          # the distribution's own words: pull access denied, not found …
+                    # the distribution's own words (pull access denied, manifest unknown …), with
+                    # the image named, as Docker's "manifest for x not found: …"
+                    if name in str(exc):
+                        raise
+                    raise type(exc)(f"manifest for {name} not found: {exc}") from None
             found = images.find(name)
             if found is not None:
                 return found
@@ -534,9 +538,8 @@ class Builder:
             return self.stages[index].top, self.stages[index].image_id
         try:
             image = await self._base_image(name)
-        except NotFound:
-            raise BuildError(f"invalid from flag value {name}: pull access denied for {name}, "
-                             "repository does not exist or may require 'docker login'") from None
+        except HakoError as exc:
+            raise BuildError(f"invalid from flag value {name}: {exc}") from None
         return image.top, image.id
 
     # ---- RUN -------------------------------------------------------------------------------------
