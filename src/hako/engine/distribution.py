@@ -51,6 +51,10 @@ class Distribution:
         try:
             async with self.client(ref.repository, credentials) as client:
                 result = await pull(self.stores, client, ref, wanted, progress)
+        except NotFound as exc:
+            if not {"MANIFEST_UNKNOWN", "NAME_UNKNOWN"} & set(getattr(exc, "codes", ())):
+                raise
+            raise NotFound(f"manifest for {ref} not found: {exc}") from None
         except Unauthorized as exc:
             # dockerd's wording and a 404, not a 401: the docker CLI answers a 401 by prompting
             # for a login, which hangs scripts.
