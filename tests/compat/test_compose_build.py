@@ -13,6 +13,14 @@ from tests.conftest import needs_root
 pytestmark = [needs_root, pytest.mark.skipif(shutil.which("docker-compose") is None,
                                              reason="docker-compose is not installed (scripts/install adds it)")]
 
+
+@pytest.fixture(autouse=True)
+def _drop_build_cache(hakod):
+    """The session's hakod is shared: the build cache (and the layers it keeps) goes after each test."""
+    yield
+    hakod.api("POST", "/build/prune?all=1")
+
+
 COMPOSE = """\
 version: "3.8"
 services:

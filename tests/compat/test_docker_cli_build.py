@@ -9,6 +9,14 @@ from tests.conftest import needs_root
 
 pytestmark = needs_root
 
+
+@pytest.fixture(autouse=True)
+def _drop_build_cache(hakod):
+    """The session's hakod is shared: the build cache (and the layers it keeps) goes after each test."""
+    yield
+    hakod.api("POST", "/build/prune?all=1")
+
+
 DOCKERFILE = """\
 FROM busybox AS build
 ARG WHO=nobody

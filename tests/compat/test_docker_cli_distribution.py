@@ -45,7 +45,8 @@ def test_push_then_pull_and_run(hakod, registry, cleanup_images):
     ok(hakod, "tag", "busybox:latest", target)
     out = ok(hakod, "push", target)
     assert f"The push refers to repository [{target.rsplit(':', 1)[0]}]" in out
-    assert "Pushed" in out
+    # busybox's layer may be in the session's registry already, from another test's push
+    assert "Pushed" in out or "Mounted from" in out or "Layer already exists" in out
     pushed_digest = out.strip().splitlines()[-1].split("digest: ")[1].split()[0]
 
     # skopeo, not hako, reads back what was pushed

@@ -13,6 +13,13 @@ from tests.conftest import needs_root
 pytestmark = needs_root
 
 
+@pytest.fixture(autouse=True)
+def _drop_build_cache(hakod):
+    """The session's hakod is shared: the build cache (and the layers it keeps) goes after each test."""
+    yield
+    hakod.api("POST", "/build/prune?all=1")
+
+
 def test_sdk_build_from_a_directory(hakod, tmp_path):
     (tmp_path / "Dockerfile").write_text("FROM busybox AS one\nARG V\nRUN echo $V > /v\nFROM one AS two\nLABEL x=y\n"
                                          "FROM busybox\nRUN false\n")

@@ -151,5 +151,6 @@ def test_df(hakod):
     row = next(c for c in df["Containers"] if c["Id"] == container.id)
     assert row["Names"] == ["/df-probe"]
     assert row["SizeRw"] >= 100_000
-    assert not df.get("Volumes")
-    assert not df.get("BuildCache")
+    # Other tests on the shared daemon may leave volumes and build cache; what is there has Docker's shape.
+    assert all("Name" in v and "UsageData" in v for v in df.get("Volumes") or [])
+    assert all("ID" in b and "Type" in b for b in df.get("BuildCache") or [])

@@ -20,6 +20,7 @@ from .server import COMMON_HEADERS, json_body, json_response, query_bool, query_
 
 log = logging.getLogger(__name__)
 
+
 def register(router) -> None:
     router.add("POST", "/build", build)
     router.add("POST", "/build/prune", prune)
@@ -107,7 +108,7 @@ async def build(request: web.Request) -> web.StreamResponse:
 
     try:
         with context:
-            await Builder(engine, context, options, emit).run()
+            await Builder(engine, context, options, emit, lambda: _gone(request)).run()
         log.info("build done in %.3f s", time.monotonic() - started)
     except HakoError as exc:
         await _stream_error(emit, str(exc))
@@ -156,6 +157,11 @@ async def _fetch_remote(remote: str, path: str) -> None:
     raise InvalidArgument(f"unable to prepare context: {remote!r} is not a URL")
 
 
+def _gone(request: web.Request) -> bool:
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
 async def _stream_error(emit, message: str) -> None:
     try:
         await emit({"errorDetail": {"message": message}, "error": message})
@@ -182,10 +188,14 @@ async def prune(request: web.Request) -> web.Response:
             except ValueError:
                 raise InvalidArgument(f"invalid value for {key}: {filters[key][0]!r}") from None
     cache = BuildCache(engine.store.db)
-    keys = [key for key, _top, _created, used in cache.entries() if cutoff is None or used < cutoff]
+    ids = filters.get("id") or []
+    keys = [key for key, _top, _created, used in cache.entries()
+            if (cutoff is None or used < cutoff) and (not ids or any(key.startswith(i) for i in ids))
+            # cache entries carry no labels: a label filter matches none of them
+            and not filters.get("label")]
     sizes = {layer.chain_id: layer.size for layer in engine.layers.layers()}
     cache.remove(keys)
-    removed = await asyncio.to_thread(engine._collect_layers)
+    removed = engine._collect_layers()       # on the loop, as image removal does: it reads live maps
     reclaimed = sum(sizes.get(chain, 0) for chain in removed)
     return json_response({"CachesDeleted": keys or None, "SpaceReclaimed": reclaimed})
 

@@ -94,7 +94,10 @@ class StageState:
 
 
 class Builder:
-    def __init__(self, engine, context: BuildContext, options: BuildOptions, emit):
+    def __init__(self, engine, context: BuildContext, options: BuildOptions, emit, client_gone=lambda: False):
+        """``emit(message)`` sends a stream message; ``client_gone()`` says the client left, which
+        stops a RUN that prints nothing (a write would tell, but there is none to make)."""
+        self.client_gone = client_gone
         self.engine = engine
         self.context = context
         self.options = options
@@ -618,6 +621,8 @@ class Builder:
                     await self.say(entry.data.decode("utf-8", "replace"))
                 if done:
                     break
+                if self.client_gone():
+                    raise ConnectionResetError("the client went away")
             for entry in await asyncio.to_thread(follower.poll):
                 await self.say(entry.data.decode("utf-8", "replace"))
             return waiter.result()
