@@ -137,3 +137,33 @@ def test_cli_context_tar_honours_dockerignore_but_keeps_the_dockerfile(tmp_path)
     assert set(members) == {".dockerignore", "Dockerfile", "src.txt", "build/keep", "link", ".dockerfile.extra"}
     assert members["link"].issym() and members["link"].linkname == "src.txt"
     assert all(m.uid == 0 and m.gid == 0 for m in members.values())
+
+
+def test_tarstream_headers_read_back_with_tarfile():
+    from hako.build.tarstream import TarStream
+
+    out = io.BytesIO()
+    stream = TarStream(out)
+    long_name = "d/" + "x" * 150
+    stream.entry("d", tarfile.DIRTYPE, 0o755, 0, 0, 1_700_000_000)
+    stream.entry("d/f.txt", tarfile.REGTYPE, 0o640, 12, 34, 1_700_000_001, size=5, fileobj=io.BytesIO(b"hello"))
+    stream.entry(long_name, tarfile.REGTYPE, 0o600, 0, 0, 1, size=3, fileobj=io.BytesIO(b"abc"))
+    stream.entry("d/ünï", tarfile.SYMTYPE, 0o777, 0, 0, 2, linkname="f.txt")
+    stream.close()
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tar:
+        members = tar.getmembers()
+        assert [(m.name, m.type, m.mode, m.uid, m.gid, m.mtime, m.size) for m in members] == [
+            ("d", tarfile.DIRTYPE, 0o755, 0, 0, 1_700_000_000, 0),
+            ("d/f.txt", tarfile.REGTYPE, 0o640, 12, 34, 1_700_000_001, 5),
+            (long_name, tarfile.REGTYPE, 0o600, 0, 0, 1, 3),
+            ("d/ünï", tarfile.SYMTYPE, 0o777, 0, 0, 2, 0)]
+        assert tar.extractfile(members[1]).read() == b"hello"
+        assert tar.extractfile(members[2]).read() == b"abc"
+        assert members[3].linkname == "f.txt"
+
+
+def test_copy_of_the_whole_context_honours_exclusions():
+    src = source_of([("Dockerfile", "file", b"FROM x\n"), ("keep/a", "file", b"a"), ("skip.log", "file", b"s")])
+    excluded = lambda rel: rel.endswith(".log") or rel == "Dockerfile"  # noqa: E731
+    plan = copying.plan_copy(src, ["."], "/app/", copying.ImageView([]), is_add=False, excluded=excluded)
+    assert [e.dest for e in plan.entries] == ["app", "app/keep", "app/keep/a"]

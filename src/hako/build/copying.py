@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from ..errdefs import InvalidArgument, NotFound
 from ..runtime.securejoin import secure_join
 from .sources import DIR, FILE, LINK, Node, Source, resolve
+from .tarstream import TarStream
 
 _WILDCARD = set("*?[")
 
@@ -216,54 +217,47 @@ def write_layer(plan: CopyPlan, out, source: Source, view: ImageView, owner: tup
     the entries, then unpacked archives."""
     uid, gid = owner if owner is not None else (0, 0)
     written: set[str] = set()
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
-        def parents(rel: str) -> None:
-            parts = rel.split("/")[:-1]
-            for i in range(1, len(parts) + 1):
-                d = "/".join(parts[:i])
-                if d in written:
-                    continue
-                written.add(d)
-                info = tarfile.TarInfo(d)
-                info.type = tarfile.DIRTYPE
-                existing = view.lstat(d)
-                if existing is not None and stat.S_ISDIR(existing.st_mode):
-                    info.mode, info.uid, info.gid = stat.S_IMODE(existing.st_mode), existing.st_uid, existing.st_gid
-                    info.mtime = int(existing.st_mtime)
-                else:
-                    info.mode, info.uid, info.gid = 0o755, uid, gid
-                tar.addfile(info)
+    tar = TarStream(out)
 
-        for entry in plan.entries:
-            if not entry.dest:
+    def parents(rel: str) -> None:
+        parts = rel.split("/")[:-1]
+        for i in range(1, len(parts) + 1):
+            d = "/".join(parts[:i])
+            if d in written:
                 continue
-            if entry.dest not in written:
-                parents(entry.dest)
-            node = entry.node
-            info = tarfile.TarInfo(entry.dest)
-            info.uid, info.gid = uid, gid
-            info.mtime = int(node.mtime)
-            if node.kind == LINK:
-                info.type, info.linkname, info.mode = tarfile.SYMTYPE, node.link, 0o777
-                tar.addfile(info)
-            elif node.kind == DIR:
-                info.type = tarfile.DIRTYPE
-                info.mode = chmod if chmod is not None else node.mode
-                tar.addfile(info)
+            written.add(d)
+            existing = view.lstat(d)
+            if existing is not None and stat.S_ISDIR(existing.st_mode):
+                tar.entry(d, tarfile.DIRTYPE, stat.S_IMODE(existing.st_mode), existing.st_uid, existing.st_gid,
+                          int(existing.st_mtime))
             else:
-                info.mode = chmod if chmod is not None else node.mode
-                info.size = node.size
-                with source.open(entry.src) as f:
-                    tar.addfile(info, f)
-            written.add(entry.dest)
-        for archive, dest_rel in plan.archives:
-            if dest_rel:
-                parents(dest_rel + "/x")
-            with source.open(archive) as f:
-                _copy_archive(tar, f, dest_rel)
+                tar.entry(d, tarfile.DIRTYPE, 0o755, uid, gid, 0)
+
+    for entry in plan.entries:
+        if not entry.dest:
+            continue
+        if entry.dest not in written:
+            parents(entry.dest)
+        node = entry.node
+        mtime = max(int(node.mtime), 0)
+        if node.kind == LINK:
+            tar.entry(entry.dest, tarfile.SYMTYPE, 0o777, uid, gid, mtime, linkname=node.link)
+        elif node.kind == DIR:
+            tar.entry(entry.dest, tarfile.DIRTYPE, chmod if chmod is not None else node.mode, uid, gid, mtime)
+        else:
+            with source.open(entry.src) as f:
+                tar.entry(entry.dest, tarfile.REGTYPE, chmod if chmod is not None else node.mode, uid, gid, mtime,
+                          size=node.size, fileobj=f)
+        written.add(entry.dest)
+    for archive, dest_rel in plan.archives:
+        if dest_rel:
+            parents(dest_rel + "/x")
+        with source.open(archive) as f:
+            _copy_archive(tar, f, dest_rel)
+    tar.close()
 
 
-def _copy_archive(tar: tarfile.TarFile, fileobj, dest_rel: str) -> None:
+def _copy_archive(tar: TarStream, fileobj, dest_rel: str) -> None:
     """ADD of a local archive: its entries under the destination, unsafe names refused."""
     with tarfile.open(fileobj=fileobj, mode="r|*") as archive:
         for member in archive:
@@ -276,7 +270,7 @@ def _copy_archive(tar: tarfile.TarFile, fileobj, dest_rel: str) -> None:
             member.name = posixpath.join(dest_rel, clean) if dest_rel else clean
             if member.islnk():
                 member.linkname = posixpath.join(dest_rel, posixpath.normpath(member.linkname).lstrip("/"))
-            tar.addfile(member, archive.extractfile(member) if member.isreg() else None)
+            tar.add(member, archive.extractfile(member) if member.isreg() else None)
 
 
 def resolve_owner(spec: str, view: ImageView) -> tuple[int, int]:
