@@ -110,6 +110,7 @@ class Builder:
         self.total = 0
         self.escape = "\\"
         self.meta: dict[str, str | None] = {}     # the ARGs before the first FROM
+        self.hits: list[str] = []                 # cache keys used, marked as used at the end
 
     async def say(self, text: str) -> None:
         if not self.options.quiet:
@@ -148,6 +149,7 @@ class Builder:
             self.stages.append(state)
             if stage.name:
                 self.stage_names[stage.name] = stage.index
+        self.cache.touch(self.hits)
         unused = sorted(k for k in self.options.build_args if k not in self.used_args and k not in PREDEFINED_ARGS)
         if unused:
             await self.say(f"[Warning] One or more build-args [{' '.join(unused)}] were not consumed\n")
@@ -263,6 +265,7 @@ class Builder:
             hit = None       # its layer is gone (collected by hand?): make the step again
         if hit is not None:
             await self.say(" ---> Using cache\n")
+            self.hits.append(key)
             self._adopt(state, hit)
             await self.say(f" ---> {_short(state.image_id)}\n")
             return

@@ -67,14 +67,24 @@ def step_key(parent_id: str, created_by: str, content_digest: str = "") -> str:
 class BuildCache:
     def __init__(self, db):
         self.db = db
-        self.db.executescript(SCHEMA)
+        # executescript COMMITs whatever is pending first: only when the table is not there yet
+        if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_cache'").fetchone() is None:
+            self.db.executescript(SCHEMA)
 
     def get(self, key: str) -> CachedStep | None:
         row = self.db.execute("SELECT config, top FROM build_cache WHERE key = ?", (key,)).fetchone()
         if row is None:
             return None
-        self.db.execute("UPDATE build_cache SET used = ? WHERE key = ?", (time.time(), key))
         return CachedStep(row[0].encode(), row[1])
+
+    def touch(self, keys: list[str]) -> None:
+        """Record that these entries were used now, in one transaction (one fsync for a whole
+        build's hits, not one per step)."""
+        if not keys:
+            return
+        now = time.time()
+        with _transaction(self.db):
+            self.db.executemany("UPDATE build_cache SET used = ? WHERE key = ?", [(now, k) for k in keys])
 
     def put(self, key: str, config_bytes: bytes, top: str | None) -> None:
         now = time.time()
@@ -110,11 +120,17 @@ class BuildCache:
 
 
 class _transaction:
+    """As the engine store's: BEGIN IMMEDIATE … COMMIT, joining a transaction already open."""
+
     def __init__(self, db):
         self.db = db
+        self.outer = False
 
     def __enter__(self):
-        self.db.execute("BEGIN IMMEDIATE")
+        if not self.db.in_transaction:
+            self.db.execute("BEGIN IMMEDIATE")
+            self.outer = True
 
     def __exit__(self, exc_type, *_):
-        self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        if self.outer:
+            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
