@@ -242,3 +242,22 @@ def test_commit_without_expectations_names_the_blob_by_its_content(store):
     writer.write(b"made here")
     assert writer.digest == digest_of(b"made here")
     assert writer.commit() == digest_of(b"made here")
+
+
+def test_adopt_links_a_file_in_without_copying(tmp_path):
+    import hashlib
+    import os
+
+    from hako.images.content import ContentStore
+
+    store = ContentStore(str(tmp_path / "content"))
+    made = tmp_path / "layer.tar"
+    made.write_bytes(b"layer bytes" * 1000)
+    digest = "sha256:" + hashlib.sha256(made.read_bytes()).hexdigest()
+    assert store.adopt(str(made), digest)
+    assert os.stat(store.path(digest)).st_ino == os.stat(made).st_ino
+    assert store.read(digest) == made.read_bytes()
+    assert os.listdir(store.ingest_dir) == []
+    made.unlink()
+    assert store.exists(digest)
+    assert store.adopt(str(tmp_path / "gone"), digest)      # present already: nothing to do

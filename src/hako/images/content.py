@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import re
+import tempfile
 import time
 import uuid
 from typing import BinaryIO
@@ -151,6 +152,36 @@ class ContentStore:
             if same:
                 return fd
             os.close(fd)
+
+    def adopt(self, path: str, digest: str) -> bool:
+        """Take the file at ``path``, which its maker has just hashed to ``digest`` (a layer tar
+        hako wrote and unpacked itself), as that blob without copying it: a hard link into an
+        ingest, then the commit's fsync and rename. False when ``path`` is on another filesystem
+        (the caller copies instead). Blocking."""
+        check_digest(digest)
+        target = self.path(digest)
+        if os.path.exists(target):
+            return True
+        ingest = tempfile.mkdtemp(prefix="adopt-", dir=self.ingest_dir)
+        staged = os.path.join(ingest, "data")
+        try:
+            try:
+                os.link(path, staged)
+            except OSError as exc:
+                if exc.errno in (errno.EXDEV, errno.EPERM):
+                    return False
+                raise
+            fd = os.open(staged, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(staged, target)
+            _fsync_dir(self.blobs_dir)
+            os.chmod(target, 0o444)
+            return True
+        finally:
+            _remove_ingest(ingest)
 
     def put_bytes(self, data: bytes, expected_digest: str | None = None) -> str:
         """Store a small blob (a manifest, a config) in one go; its digest."""

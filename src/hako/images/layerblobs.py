@@ -56,9 +56,9 @@ class LayerBlobs:
         self.records.add_layer_blob(digest, diff_id, media_type, size, source)
 
     def keep_uncompressed(self, tar_path: str, diff_id: str) -> None:
-        """Keep a layer tar made here (a file whose digest is ``diff_id``) as the layer's blob.
-        Blocking."""
-        if not self.content.exists(diff_id):
+        """Keep a layer tar made here (a file whose digest is ``diff_id``, just unpacked) as the
+        layer's blob: hard-linked when it can be, copied when not. Blocking."""
+        if not self.content.exists(diff_id) and not self.content.adopt(tar_path, diff_id):
             writer = self.content.writer(f"layer-{diff_id}", diff_id, os.path.getsize(tar_path), wait=True)
             try:
                 with open(tar_path, "rb") as f:
