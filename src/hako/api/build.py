@@ -195,7 +195,7 @@ async def prune(request: web.Request) -> web.Response:
             and not filters.get("label")]
     sizes = {layer.chain_id: layer.size for layer in engine.layers.layers()}
     cache.remove(keys)
-    removed = engine._collect_layers()       # on the loop, as image removal does: it reads live maps
+    removed = engine.collect_layers()       # on the loop, as image removal does: it reads live maps
     reclaimed = sum(sizes.get(chain, 0) for chain in removed)
     return json_response({"CachesDeleted": keys or None, "SpaceReclaimed": reclaimed})
 

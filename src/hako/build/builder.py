@@ -574,7 +574,6 @@ class Builder:
     async def _run_container(self, state: StageState, argv: list[str], build_env: list[str], network: str):
         from ..containers.logs import LogFollower
         from ..containers.model import Container, ContainerConfig, HostConfig
-        from ..engine.commit import snapshot_layer
 
         engine = self.engine
         images = engine.images
@@ -597,7 +596,7 @@ class Builder:
             code = await self._run_streaming(container, LogFollower)
             if code != 0:
                 raise BuildError(f"The command '{' '.join(argv)}' returned a non-zero code: {code}")
-            layer = await asyncio.to_thread(snapshot_layer, engine, container.id)
+            layer = await asyncio.to_thread(engine.snapshot_layer, container.id)
             return layer, container.id, None
         finally:
             if container is not None:

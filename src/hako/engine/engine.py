@@ -165,6 +165,13 @@ class Engine:
     def _apply_tar(self, source):
         return self.add_layer(source if isinstance(source, str) else source.name, None)
 
+    def snapshot_layer(self, container_id: str):
+        """A container's changes as a new read-only layer on its image's (commit, build).
+        Blocking: call it in a thread."""
+        from .commit import snapshot_layer
+
+        return snapshot_layer(self, container_id)
+
     def add_layer(self, tar_path: str, parent: str | None):
         """A layer tar (uncompressed, a file) on top of the layer ``parent`` (a chain id) becomes a
         read-only layer; the one way import, commit and build make layers. Blocking: call it in a
@@ -189,7 +196,7 @@ class Engine:
     def remove_image(self, name: str, force: bool) -> list[dict]:
         image_id = self.images.get(name).id
         result = self.images.remove(name, force, self.image_users())
-        self._collect_layers()
+        self.collect_layers()
         for entry in result:
             if "Untagged" in entry:
                 # As dockerd: the untag event's actor is the image, by id
@@ -198,7 +205,7 @@ class Engine:
                 self.events.emit("image", "delete", entry["Deleted"], name=entry["Deleted"])
         return result
 
-    def _collect_layers(self) -> list[str]:
+    def collect_layers(self) -> list[str]:
         """Remove layers no image and no container's snapshot stands on."""
         keep = set()
         for container in self.containers.containers.values():
@@ -262,7 +269,7 @@ class Engine:
             deleted.append({"Deleted": image.id})
             reclaimed += image.size
             self.events.emit("image", "delete", image.id)
-        for chain in self._collect_layers():
+        for chain in self.collect_layers():
             deleted.append({"Deleted": chain})
         return deleted, reclaimed
 
