@@ -122,7 +122,7 @@ def timed(engine, *args) -> float:
 def unpack_throughput(layout: str) -> float:
     """MB of tar per second through hako's layer store (decompress + verify + unpack + sync)."""
     from hako.images import compression
-    from hako.images.progress import CountingReader
+    from hako.images.readers import CountingReader
     from hako.images.readahead import ReadAhead
     from hako.snapshots import LayerStore
 

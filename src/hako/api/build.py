@@ -187,7 +187,7 @@ async def prune(request: web.Request) -> web.Response:
                 cutoff = time.time() - parse_duration(filters[key][0])
             except ValueError:
                 raise InvalidArgument(f"invalid value for {key}: {filters[key][0]!r}") from None
-    cache = BuildCache(engine.store.db)
+    cache = BuildCache(engine.store)
     ids = filters.get("id") or []
     keys = [key for key, _top, _created, used in cache.entries()
             if (cutoff is None or used < cutoff) and (not ids or any(key.startswith(i) for i in ids))

@@ -252,7 +252,7 @@ def _build_cache_usage(engine) -> list[dict]:
     for image in engine.images.images.values():
         image_layers.update(chain_ids(image.config.get("rootfs", {}).get("diff_ids") or []))
     out = []
-    for entry in BuildCache(engine.store.db).usage(engine.layers, image_layers):
+    for entry in BuildCache(engine.store).usage(engine.layers, image_layers):
         out.append({"ID": entry.key[:25], "Parents": None, "Type": "regular", "Description": entry.description,
                     "InUse": False, "Shared": entry.shared, "Size": entry.size,
                     "CreatedAt": _rfc3339(entry.created), "LastUsedAt": _rfc3339(entry.used), "UsageCount": 1})

@@ -102,7 +102,7 @@ class Builder:
         self.context = context
         self.options = options
         self.emit = emit
-        self.cache = BuildCache(engine.store.db)
+        self.cache = BuildCache(engine.store)
         self.stages: list[StageState] = []
         self.stage_names: dict[str, int] = {}
         self.used_args: set[str] = set()

@@ -1,6 +1,6 @@
 """The build cache: which image config each build step produced, by what it depended on.
 
-    cache = BuildCache(engine.store.db)
+    cache = BuildCache(engine.store)
     key = step_key(parent_id, created_by, content_digest)   # content: COPY/ADD sources, else ""
     hit = cache.get(key)           # CachedStep(config_bytes, top) or None
     cache.put(key, config_bytes, top)
@@ -65,8 +65,10 @@ def step_key(parent_id: str, created_by: str, content_digest: str = "") -> str:
 
 
 class BuildCache:
-    def __init__(self, db):
-        self.db = db
+    def __init__(self, store):
+        """``store``: the daemon's metadata store (its ``db`` and ``transaction()``)."""
+        self.store = store
+        self.db = db = store.db
         # executescript COMMITs whatever is pending first: only when the table is not there yet
         if db.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'build_cache'").fetchone() is None:
             self.db.executescript(SCHEMA)
@@ -83,7 +85,7 @@ class BuildCache:
         if not keys:
             return
         now = time.time()
-        with _transaction(self.db):
+        with self.store.transaction():
             self.db.executemany("UPDATE build_cache SET used = ? WHERE key = ?", [(now, k) for k in keys])
 
     def put(self, key: str, config_bytes: bytes, top: str | None) -> None:
@@ -115,22 +117,5 @@ class BuildCache:
         return out
 
     def remove(self, keys: list[str]) -> None:
-        with _transaction(self.db):
+        with self.store.transaction():
             self.db.executemany("DELETE FROM build_cache WHERE key = ?", [(k,) for k in keys])
-
-
-class _transaction:
-    """As the engine store's: BEGIN IMMEDIATE … COMMIT, joining a transaction already open."""
-
-    def __init__(self, db):
-        self.db = db
-        self.outer = False
-
-    def __enter__(self):
-        if not self.db.in_transaction:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.outer = True
-
-    def __exit__(self, exc_type, *_):
-        if self.outer:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")

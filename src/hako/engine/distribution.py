@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from ..errdefs import InvalidArgument, NotFound, Unauthorized
 from ..images import reference
 from ..images.progress import NoProgress, Progress
+from ..images.readers import TeeReader
 
 
 class Distribution:
@@ -178,7 +179,7 @@ class Distribution:
         writer = self.engine.content.writer(f"load-{diff_id}", diff_id, wait=True) if keep else None
         try:
             with layer.open() as raw:
-                stream = _Tee(raw, writer) if writer else raw
+                stream = TeeReader(raw, writer) if writer else raw
                 applied = self.engine.layers.apply_tar(stream, parent, expected_diff_id=diff_id)
             if writer:
                 writer.commit()
@@ -189,28 +190,6 @@ class Distribution:
                 writer.abort()
             raise
         return applied
-
-
-class _Tee:
-    """Reads from ``raw``, copying every byte into ``writer``."""
-
-    def __init__(self, raw, writer):
-        self.raw = raw
-        self.writer = writer
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        if data:
-            self.writer.write(data)
-        return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
 
 
 def _registry_domain(server: str) -> str:

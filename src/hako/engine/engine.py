@@ -217,7 +217,7 @@ class Engine:
                 keep.add(parent)
         from ..build.cache import BuildCache
 
-        keep |= BuildCache(self.store.db).layers()      # what the build cache's steps stand on
+        keep |= BuildCache(self.store).layers()      # what the build cache's steps stand on
         removed = self.images.collect_layers(keep)
         live = set()
         for image in self.images.images.values():

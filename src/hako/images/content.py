@@ -41,6 +41,7 @@ import uuid
 from typing import BinaryIO
 
 from ..errdefs import Conflict, InvalidArgument, NotFound
+from ..snapshots.durable import fsync_dir
 
 log = logging.getLogger(__name__)
 
@@ -177,7 +178,7 @@ class ContentStore:
             finally:
                 os.close(fd)
             os.rename(staged, target)
-            _fsync_dir(self.blobs_dir)
+            fsync_dir(self.blobs_dir)
             os.chmod(target, 0o444)
             return True
         finally:
@@ -325,7 +326,7 @@ class Writer:
         self._file.flush()
         os.fsync(self._file.fileno())
         os.rename(self._data_path, target)
-        _fsync_dir(self.store.blobs_dir)
+        fsync_dir(self.store.blobs_dir)
         os.chmod(target, 0o444)       # after the rename: a killed commit leaves a writable ingest
         self.abort()          # the rest of the ingest: ref.json and the lock
         return digest
@@ -392,11 +393,3 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

@@ -32,33 +32,3 @@ class NoProgress:
 
     def aux(self, data: dict) -> None:
         pass
-
-
-class CountingReader:
-    """A file object that reports how much of it has been read."""
-
-    def __init__(self, raw, report, every: int = 1 << 20):
-        self.raw = raw
-        self.read_bytes = 0
-        self._report = report
-        self._every = every
-        self._next = every
-
-    def read(self, size: int = -1) -> bytes:
-        data = self.raw.read(size)
-        self.read_bytes += len(data)
-        if self.read_bytes >= self._next or not data:
-            self._next = self.read_bytes + self._every
-            self._report(self.read_bytes)
-        return data
-
-    def readinto(self, buffer) -> int:
-        data = self.read(len(buffer))
-        buffer[:len(data)] = data
-        return len(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self.raw.close()

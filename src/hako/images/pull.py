@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from ..errdefs import InvalidArgument, Unsupported
 from ..snapshots import chain_ids as make_chain_ids
 from . import compression, manifests, reference
-from .progress import CountingReader, Progress
+from .progress import Progress
+from .readers import CountingReader
 from .readahead import ReadAhead
 
 CONCURRENT_DOWNLOADS = 3      # as dockerd's max-concurrent-downloads default

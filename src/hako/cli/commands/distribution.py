@@ -103,14 +103,20 @@ def pull_image(cli, ref: str, quiet: bool = False, out=None, all_tags: bool = Fa
         resp.close()
 
 
-def pull(cli, opts, args) -> int:
-    named = _named(args[0])
+def _tagged(cli, opts, name: str):
+    """The reference pull and push name: `latest` added (and said) unless -a asks for every tag."""
+    named = _named(name)
     if opts["all_tags"] and not named.name_only:
         raise StatusError(1, "tag can't be used with --all-tags/-a")
     if not opts["all_tags"] and named.name_only:
         named = named.with_default_tag()
         if not opts["quiet"]:
             cli.out.write(f"Using default tag: {named.tag}\n")
+    return named
+
+
+def pull(cli, opts, args) -> int:
+    named = _tagged(cli, opts, args[0])
     try:
         pull_image(cli, str(named), quiet=opts["quiet"], all_tags=opts["all_tags"],
                    platform=opts["platform"])
@@ -131,13 +137,7 @@ PULL = Command("[OPTIONS] NAME[:TAG|@DIGEST]", "Download an image from a registr
 # -- push ----------------------------------------------------------------------------------------
 
 def push(cli, opts, args) -> int:
-    named = _named(args[0])
-    if opts["all_tags"] and not named.name_only:
-        raise StatusError(1, "tag can't be used with --all-tags/-a")
-    if not opts["all_tags"] and named.name_only:
-        named = named.with_default_tag()
-        if not opts["quiet"]:
-            cli.out.write(f"Using default tag: {named.tag}\n")
+    named = _tagged(cli, opts, args[0])
     if named.digest:
         raise StatusError(1, "cannot push a digest reference")
     query = {"tag": named.tag} if named.tag else {}
