@@ -103,7 +103,7 @@ async def _save(request: web.Request, names: list[str]) -> web.StreamResponse:
     for name in names:
         engine.images.get(name)
     with engine.tempfile() as spool:
-        await asyncio.to_thread(engine.distribution.save, names, spool)
+        await engine.distribution.save(names, spool)
         spool.flush()
         size = spool.tell()
         response = web.StreamResponse(headers={**COMMON_HEADERS, "Content-Type": "application/x-tar",
@@ -135,5 +135,5 @@ async def load(request: web.Request) -> web.StreamResponse:
         await asyncio.to_thread(spool.flush)
         if os.fstat(spool.fileno()).st_size == 0:
             raise InvalidArgument("unexpected EOF: the archive is empty")
-        return await progress.run(asyncio.to_thread(engine.distribution.load, spool.name, progress))
+        return await progress.run(engine.distribution.load(spool.name, progress))
 

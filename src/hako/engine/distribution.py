@@ -3,12 +3,14 @@ and events. The protocols and formats live in hako.images; this is where they me
 
 from __future__ import annotations
 
+import asyncio
 import os
 from contextlib import asynccontextmanager
 
 from ..errdefs import InvalidArgument, NotFound, Unauthorized
 from ..images import reference
 from ..images.progress import NoProgress, Progress
+from ..images.layerblobs import LAYER_TAR
 from ..images.readers import TeeReader
 
 
@@ -113,8 +115,8 @@ class Distribution:
             return await distribution_inspect(client, ref)
 
     # archives
-    def save(self, names: list[str], out) -> None:
-        """`docker save`: the images named, as one archive written to ``out``. Blocking."""
+    async def save(self, names: list[str], out) -> None:
+        """`docker save`: the images named, as one archive written to ``out``."""
         from ..images.archive import SaveImage, SaveLayer, write_archive
 
         chosen: dict[str, SaveImage] = {}
@@ -130,7 +132,7 @@ class Distribution:
                                             open=lambda d=diff_id: self.engine.layer_blobs.open_uncompressed(d)))
                 entry = chosen[image.id] = SaveImage(config=image.config_bytes, repo_tags=[], layers=layers)
             entry.repo_tags.extend(self._tags_named(image, name))
-        write_archive(out, list(chosen.values()))
+        await asyncio.to_thread(write_archive, out, list(chosen.values()))
         for image_id in chosen:
             self.engine.events.emit("image", "save", image_id, name=image_id)
 
@@ -147,15 +149,19 @@ class Distribution:
             return [str(ref)]
         return [t for t in image.repo_tags if t.rsplit(":", 1)[0] == ref.repository] or []
 
-    def load(self, path: str, progress: Progress) -> list[str]:
-        """`docker load` from an archive file; returns what was loaded. Blocking."""
+    async def load(self, path: str, progress: Progress) -> list[str]:
+        """`docker load` from an archive file; returns what was loaded. Layers unpack in a
+        thread; the image store and the events are touched on the loop only."""
         from ..images.archive import read_archive
 
         loaded = []
-        for item in read_archive(path):
+        for item in await asyncio.to_thread(read_archive, path):
             parent = None
             for layer in item.layers:
-                parent = self._load_layer(layer, parent).chain_id
+                applied, kept = await asyncio.to_thread(self._load_layer, layer, parent)
+                if kept is not None:
+                    self.engine.layer_blobs.record(applied.diff_id, applied.diff_id, LAYER_TAR, kept)
+                parent = applied.chain_id
             image = self.engine.images.add_config_bytes(item.config, parent)
             self.engine.events.emit("image", "load", image.id, name=image.id)
             if not item.repo_tags:
@@ -172,10 +178,10 @@ class Distribution:
         return loaded
 
     def _load_layer(self, layer, parent):
-        """Unpack one layer of an archive, keeping its tar as the layer's blob on the way."""
-        blobs = self.engine.layer_blobs
+        """Unpack one layer of an archive, keeping its tar as the layer's blob on the way: the
+        Layer, and the size of the blob kept (None when one was there already). Blocking."""
         diff_id = layer.diff_id_expected
-        keep = blobs.find(diff_id, compressed=False) is None
+        keep = self.engine.layer_blobs.find(diff_id, compressed=False) is None
         writer = self.engine.content.writer(f"load-{diff_id}", diff_id, wait=True) if keep else None
         try:
             with layer.open() as raw:
@@ -183,13 +189,11 @@ class Distribution:
                 applied = self.engine.layers.apply_tar(stream, parent, expected_diff_id=diff_id)
             if writer:
                 writer.commit()
-                blobs.record(diff_id, diff_id, "application/vnd.docker.image.rootfs.diff.tar",
-                             self.engine.content.size(diff_id))
         except BaseException:
             if writer:
                 writer.abort()
             raise
-        return applied
+        return applied, (self.engine.content.size(diff_id) if writer else None)
 
 
 def _registry_domain(server: str) -> str:

@@ -27,8 +27,17 @@ class EventBus:
     def __init__(self):
         self.history: deque[Event] = deque(maxlen=HISTORY)
         self.subscribers: set[asyncio.Queue] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def publish(self, event: Event) -> None:
+        """From the loop, or from a worker thread (handed over to the loop: the queues are not
+        thread-safe)."""
+        try:
+            self._loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is not None and not self._loop.is_closed():
+                self._loop.call_soon_threadsafe(self.publish, event)
+                return
         self.history.append(event)
         for queue in self.subscribers:
             queue.put_nowait(event)

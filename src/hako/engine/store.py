@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 
 from ..containers.model import Container
 
@@ -63,12 +64,15 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        # One connection, used from the loop and from worker threads (layers made in a thread
+        # record their blobs): a transaction holds it for its thread until it commits.
+        self._lock = threading.RLock()
 
     def close(self) -> None:
         self.db.close()
 
     def transaction(self):
-        return _Transaction(self.db)
+        return _Transaction(self.db, self._lock)
 
     # containers
     def save_container(self, container: Container) -> None:
@@ -150,17 +154,26 @@ class Store:
 class _Transaction:
     """`BEGIN IMMEDIATE` … `COMMIT`, or `ROLLBACK` on an exception; nested uses join the outer one."""
 
-    def __init__(self, db: sqlite3.Connection):
+    def __init__(self, db: sqlite3.Connection, lock):
         self.db = db
+        self.lock = lock
         self.outer = False
 
     def __enter__(self):
-        if not self.db.in_transaction:
-            self.db.execute("BEGIN IMMEDIATE")
-            self.outer = True
+        self.lock.acquire()
+        try:
+            if not self.db.in_transaction:
+                self.db.execute("BEGIN IMMEDIATE")
+                self.outer = True
+        except BaseException:
+            self.lock.release()
+            raise
         return self.db
 
     def __exit__(self, exc_type, exc, tb):
-        if self.outer:
-            self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            if self.outer:
+                self.db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            self.lock.release()
         return False
