@@ -218,6 +218,7 @@ class Engine:
         from ..build.cache import BuildCache
 
         keep |= BuildCache(self.store).layers()      # what the build cache's steps stand on
+        keep |= set(self.distribution.stores.layer_leases)   # what pulls in flight have unpacked
         removed = self.images.collect_layers(keep)
         live = set()
         for image in self.images.images.values():

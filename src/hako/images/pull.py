@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..errdefs import InvalidArgument, Unsupported
 from ..snapshots import chain_ids as make_chain_ids
@@ -46,6 +46,7 @@ class ImageStores:
     layers: object         # snapshots.LayerStore
     images: object         # images.store.ImageStore
     blobs: object          # images.layerblobs.LayerBlobs
+    layer_leases: list = field(default_factory=list)   # chain ids in use by pulls in flight
 
 
 class _BytesSink:
@@ -164,16 +165,18 @@ def _check_platform(config: dict, platform) -> None:
 
 async def _pull_layers(stores, client, source: str, layers, diff_ids, chain_ids, progress) -> None:
     path = source.split("/", 1)[1]
-    needed = []
     for desc, chain_id in zip(layers, chain_ids):
         if stores.layers.get(chain_id) is not None:
             progress.layer(short_id(desc.digest), "Already exists")
         else:
             progress.layer(short_id(desc.digest), "Pulling fs layer")
-            needed.append(desc.digest)
     semaphore = asyncio.Semaphore(CONCURRENT_DOWNLOADS)
     downloads: dict[str, asyncio.Task] = {}
     leased = set()
+    # Until the image names them, these layers belong to no image: an `rmi` elsewhere must not
+    # collect them meanwhile.
+    layer_leases = [chain_id for chain_id in chain_ids]
+    stores.layer_leases.extend(layer_leases)
     try:
         for desc, diff_id, chain_id in zip(layers, diff_ids, chain_ids):
             if stores.layers.get(chain_id) is None and desc.digest not in downloads:
@@ -194,6 +197,8 @@ async def _pull_layers(stores, client, source: str, layers, diff_ids, chain_ids,
             task.cancel()
         await asyncio.gather(*downloads.values(), return_exceptions=True)
         stores.blobs.leases.difference_update(leased)
+        for chain_id in layer_leases:
+            stores.layer_leases.remove(chain_id)
 
 
 async def _download(stores, client, path: str, desc, semaphore, progress) -> None:
