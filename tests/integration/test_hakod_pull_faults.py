@@ -167,3 +167,36 @@ def test_a_hostile_layer_is_contained_or_refused(hakod, registry, tmp_path, kind
     else:
         assert image_ids(hakod) == before
         assert result.stderr.strip(), "a refused layer says why"
+
+
+def test_an_rmi_during_a_pull_does_not_collect_its_unpacked_layers(hakod, registry, proxy, busybox_image_tar, tmp_path):
+    """Layers a pull has unpacked belong to no image until it ends; an `rmi` meanwhile (which
+    collects unreferenced layers) must leave them."""
+    with open(busybox_image_tar, "rb") as f:
+        rootfs = f.read()
+    layout = oci_images.Layout(str(tmp_path / "leased"))
+    layout.tag(layout.image([rootfs, oci_images.tar_of({"one": os.urandom(4096)}),
+                             oci_images.tar_of({"two": os.urandom(1 << 20)})]), "v1")
+    layout.write()
+    path = f"faults/leased-{uuid.uuid4().hex[:8]}"
+    skopeo_push(layout.path, f"{registry.host}/{path}:v1")
+    raw = subprocess.run(["skopeo", "inspect", "--raw", "--tls-verify=false", f"docker://{registry.host}/{path}:v1"],
+                         capture_output=True, text=True, timeout=60, check=True).stdout
+    proxy.fault, proxy.fault_digest = "stall", json.loads(raw)["layers"][2]["digest"]
+    target = f"{proxy.host}/{path}:v1"
+
+    throwaway = f"throwaway-{uuid.uuid4().hex[:8]}:v1"
+    hakod.docker("import", "-", throwaway, input=oci_images.tar_of({"x": os.urandom(64)}), check=True)
+    result = {}
+    puller = threading.Thread(target=lambda: result.update(r=hakod.docker("pull", target, timeout=120)), daemon=True)
+    puller.start()
+    try:
+        assert proxy.stalled.wait(60)
+        time.sleep(1.0)                                  # the middle layer unpacks meanwhile
+        hakod.docker("rmi", throwaway, check=True)       # collects every layer no image names
+    finally:
+        proxy.fault = None
+        proxy.release.set()
+        puller.join(90)
+    assert result["r"].returncode == 0, result["r"].stderr
+    hakod.docker("rmi", target, check=True)
