@@ -156,13 +156,7 @@ class Distribution:
 
         loaded = []
         for item in await asyncio.to_thread(read_archive, path):
-            parent = None
-            for layer in item.layers:
-                applied, kept = await asyncio.to_thread(self._load_layer, layer, parent)
-                if kept is not None:
-                    self.engine.layer_blobs.record(applied.diff_id, applied.diff_id, LAYER_TAR, kept)
-                parent = applied.chain_id
-            image = self.engine.images.add_config_bytes(item.config, parent)
+            image = await self._load_image(item)
             self.engine.events.emit("image", "load", image.id, name=image.id)
             if not item.repo_tags:
                 progress.status(f"Loaded image ID: {image.id}")
@@ -176,6 +170,22 @@ class Distribution:
                 progress.status(f"Loaded image: {tag}")
                 loaded.append(tag)
         return loaded
+
+    async def _load_image(self, item):
+        parent = None
+        mine: list[str] = []      # unpacked but named by no image yet: leased against collection
+        try:
+            for layer in item.layers:
+                applied, kept = await asyncio.to_thread(self._load_layer, layer, parent)
+                self.stores.layer_leases.append(applied.chain_id)
+                mine.append(applied.chain_id)
+                if kept is not None:
+                    self.engine.layer_blobs.record(applied.diff_id, applied.diff_id, LAYER_TAR, kept)
+                parent = applied.chain_id
+            return self.engine.images.add_config_bytes(item.config, parent)
+        finally:
+            for chain_id in mine:
+                self.stores.layer_leases.remove(chain_id)
 
     def _load_layer(self, layer, parent):
         """Unpack one layer of an archive, keeping its tar as the layer's blob on the way: the
