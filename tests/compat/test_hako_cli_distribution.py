@@ -16,6 +16,7 @@ import uuid
 import pytest
 
 from tests.conftest import needs_root
+from tests.pty_run import run_in_pty
 from tests.daemon import DOCKER, ROOT
 from tests.registry_servers import RegistryServer, TokenServer, registry  # noqa: F401 - the fixture
 
@@ -147,32 +148,6 @@ def test_hako_and_docker_print_the_same_pull_and_push(hakod, hako, registry, bus
     assert any(line.endswith(": Layer already exists") for line in pushes["hako"])
 
 
-def in_pty(argv, env, width=150) -> tuple[int, str]:
-    """Run ``argv`` on a pseudo-terminal ``width`` columns wide; its status and output (with the
-    pty's \\r\\n turned back into \\n)."""
-    import fcntl
-    import pty
-    import struct
-    import termios
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            os.execve(argv[0], argv, env)
-        finally:
-            os._exit(127)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
-    data = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), data.decode().replace("\r\n", "\n")
 
 
 def screen(text: str) -> list[str]:
@@ -225,7 +200,7 @@ def push_fresh_image(registry, busybox_image_tar, tmp_path, name: str) -> str:
 def test_pull_progress_on_a_terminal_like_docker(hakod, hako, registry, busybox_image_tar, tmp_path, cleanup_images):
     target = push_fresh_image(registry, busybox_image_tar, tmp_path, "cli/tty")
     cleanup_images.append(target)
-    status, text = in_pty([sys.executable, "-m", "hako.cli.main", "-H", hakod.host, "pull", target], hako.env)
+    status, text = run_in_pty([sys.executable, "-m", "hako.cli.main", "-H", hakod.host, "pull", target], hako.env)
     assert status == 0, text
     # the new layer's bar is drawn and redrawn in place, 150 columns leave room for the bar
     layer = re.search(r"\x1b\[\d+A\x1b\[2K\r([0-9a-f]{12}): Downloading \[=*>? *\] ", text)
@@ -235,7 +210,7 @@ def test_pull_progress_on_a_terminal_like_docker(hakod, hako, registry, busybox_
     assert f"{layer.group(1)}: Pull complete" in shown
 
     hako.ok("rmi", target)
-    status, text = in_pty([DOCKER, "pull", target],
+    status, text = run_in_pty([DOCKER, "pull", target],
                           {**hakod.env, "DOCKER_CONFIG": hako.env["DOCKER_CONFIG"]})
     assert status == 0, text
     assert shown == screen(text)  # the docker CLI leaves the same screen

@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from hako.cli.progress import StreamFailed, display_stream, format_message, go_duration, progress_string
+from tests.pty_run import run_in_pty
 
 L, M = "a1b2c3d4e5f6", "0f1e2d3c4b5a"
 DIGEST = "sha256:" + "d" * 64
@@ -198,31 +199,6 @@ def test_time_stamps_like_docker_events():
 DOCKER = shutil.which("docker")
 
 
-def _pty_output(argv, width, env):
-    """Run ``argv`` in a pty of ``width`` columns; its output with the pty's \\r\\n undone."""
-    import pty
-    import struct
-    import fcntl
-    import termios
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        try:
-            os.execve(argv[0], argv, env)
-        finally:
-            os._exit(127)
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, width, 0, 0))
-    data = b""
-    while True:
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        data += chunk
-    os.close(fd)
-    _, status = os.waitpid(pid, 0)
-    return os.waitstatus_to_exitcode(status), data.replace(b"\r\n", b"\n").decode()
 
 
 def _random_stream(seed: int):
@@ -260,8 +236,8 @@ def test_parity_with_docker_cli(tmp_path, seed):
            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     try:
         for width in (150, 80):
-            docker = _pty_output([DOCKER, "pull", "-q=false", "x"], width, env)
-            hako = _pty_output([sys.executable, "-m", "hako.cli.main", "pull", "x"], width, env)
+            docker = run_in_pty([DOCKER, "pull", "-q=false", "x"], env, width)
+            hako = run_in_pty([sys.executable, "-m", "hako.cli.main", "pull", "x"], env, width)
             assert docker[0] == hako[0] == 0
             assert hako[1] == docker[1], f"width {width}"
         plain = subprocess.run([DOCKER, "pull", "x"], env=env, capture_output=True, text=True, timeout=60)
