@@ -171,6 +171,24 @@ class HakoDaemon(Engine):
         self.processes.append(_spawn(args, self.log_path, {"PYTHONPATH": os.path.join(ROOT, "src")}))
         self.wait_ready(self.processes[0])
 
+    def stop(self) -> list[str]:
+        """As Engine.stop, and then the bridges and the NAT table hakod made for its networks
+        (the default bridge is named after the exec root), which outlive the daemon by design."""
+        import hashlib
+
+        status, body = 0, b"[]"
+        try:
+            status, body = self.api("GET", "/networks")
+        except OSError:
+            pass
+        bridges = [n["Options"].get("com.docker.network.bridge.name") for n in json.loads(body)] if status == 200 else []
+        left = super().stop()
+        bridge = "hk" + hashlib.sha1(self.exec_root.encode()).hexdigest()[:8]
+        for name in {bridge, *[b for b in bridges if b]}:
+            subprocess.run(["ip", "link", "del", name], capture_output=True)
+        subprocess.run(["nft", "delete", "table", "ip", "hako_" + bridge], capture_output=True)
+        return left
+
     def hako_cli(self) -> list[str]:
         """The hako CLI command line: the installed launcher when there is one, else the module."""
         launcher = os.path.join(ROOT, ".venv", "bin", "hako")

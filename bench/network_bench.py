@@ -67,24 +67,6 @@ class BridgedDocker(DockerDaemon):
         return left
 
 
-class BenchHako(HakoDaemon):
-    def stop(self) -> list[str]:
-        import hashlib
-
-        status, body = (0, b"[]")
-        try:
-            status, body = self.api("GET", "/networks")
-        except OSError:
-            pass
-        bridges = [n["Options"].get("com.docker.network.bridge.name") for n in json.loads(body)] if status == 200 else []
-        left = super().stop()
-        bridge = "hk" + hashlib.sha1(self.exec_root.encode()).hexdigest()[:8]
-        for name in {bridge, *[b for b in bridges if b]}:
-            subprocess.run(["ip", "link", "del", name], capture_output=True)
-        subprocess.run(["nft", "delete", "table", "ip", "hako_" + bridge], capture_output=True)
-        return left
-
-
 def timed(fn) -> float:
     start = time.perf_counter()
     fn()
@@ -162,7 +144,7 @@ def main() -> int:
     parser.add_argument("--json")
     args = parser.parse_args()
     docker_cli = shutil.which("docker", path="/usr/local/bin:/usr/bin") or "docker"
-    hako, docker = BenchHako(docker_cli), BridgedDocker(docker_cli)
+    hako, docker = HakoDaemon(docker_cli), BridgedDocker(docker_cli)
     top = tempfile.mkdtemp(prefix="hkb-net-")
     results: dict = {}
     try:
