@@ -39,7 +39,7 @@ def cleanup_images(hakod):
         hakod.docker("rmi", "-f", name)
 
 
-def test_push_then_pull_and_run(hakod, registry, cleanup_images):
+def test_push_then_pull_and_run(hakod, registry, cleanup_images, tmp_path):
     target = repo(registry, "dist/bb") + ":v1"
     cleanup_images.append(target)
     ok(hakod, "tag", "busybox:latest", target)
@@ -53,6 +53,10 @@ def test_push_then_pull_and_run(hakod, registry, cleanup_images):
     info = json.loads(skopeo("inspect", "--tls-verify=false", f"docker://{target}"))
     assert info["Digest"] == pushed_digest
     assert len(info["Layers"]) == 1
+    skopeo("copy", "--src-tls-verify=false", f"docker://{target}", f"oci:{tmp_path}/copied:v1")
+    copied = json.load(open(tmp_path / "copied" / "index.json"))["manifests"][0]
+    manifest = json.load(open(tmp_path / "copied" / "blobs" / "sha256" / copied["digest"][7:]))
+    assert [layer["digest"] for layer in manifest["layers"]] == info["Layers"]
 
     ok(hakod, "rmi", target)
     out = ok(hakod, "pull", target)
