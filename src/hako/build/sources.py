@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from typing import BinaryIO, Protocol
 
 from ..errdefs import InvalidArgument
+from ..runtime.securejoin import resolve_in_scope
 
 FILE, DIR, LINK = "file", "dir", "link"
-MAX_SYMLINKS = 255
 
 
 @dataclass
@@ -49,26 +49,14 @@ def clean(rel: str) -> str:
 def resolve(source: Source, rel: str) -> str:
     """Follow symlinks in ``rel`` inside the source, as filepath-securejoin does: an absolute
     target restarts at the root, ".." stops there. The result may not exist."""
-    pending = [p for p in rel.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        node = source.lstat("/".join(resolved + [part]))
-        if node is None or node.kind != LINK:
-            resolved.append(part)
-            continue
-        links += 1
-        if links > MAX_SYMLINKS:
-            raise InvalidArgument(f"too many levels of symbolic links: {rel}")
-        if node.link.startswith("/"):
-            resolved = []
-        pending = [p for p in node.link.split("/") if p not in ("", ".")] + pending
-    return "/".join(resolved)
+    def readlink(candidate: tuple[str, ...]) -> str | None:
+        node = source.lstat("/".join(candidate))
+        return node.link if node is not None and node.kind == LINK else None
+
+    try:
+        return "/".join(resolve_in_scope(rel.split("/"), readlink))
+    except OSError:
+        raise InvalidArgument(f"too many levels of symbolic links: {rel}") from None
 
 
 class DirSource:

@@ -36,8 +36,8 @@ from ..snapshots.errors import LayerError
 from ..snapshots.safefs import DIR_FLAGS, NotADirectoryOnPath, lstat_at, open_dir, proc_path, remove_at
 from ..snapshots.tarpath import split_member_name
 from ..snapshots.walk import Entry, walk_tree
+from ..runtime.securejoin import resolve_in_scope
 
-MAX_SYMLINKS = 255
 CHUNK = 1 << 20
 
 # Go's os.FileMode bits, which the stat header carries (Docker marshals a Go FileMode).
@@ -85,28 +85,16 @@ class ContainerFS:
 
     def resolve(self, parts: tuple[str, ...] | list[str]) -> tuple[str, ...]:
         """Follow symlinks inside the container (FollowSymlinkInScope): never out of its root."""
-        pending = [p for p in parts if p not in ("", ".")]
-        resolved: list[str] = []
-        links = 0
-        while pending:
-            part = pending.pop(0)
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = tuple(resolved) + (part,)
+        def readlink(candidate: tuple[str, ...]) -> str | None:
             try:
-                target = os.readlink(self.host_path(candidate))
+                return os.readlink(self.host_path(candidate))
             except OSError:
-                resolved.append(part)
-                continue
-            links += 1
-            if links > MAX_SYMLINKS:
-                raise InvalidArgument("too many links")
-            if target.startswith("/"):
-                resolved = []
-            pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-        return tuple(resolved)
+                return None
+
+        try:
+            return tuple(resolve_in_scope(parts, readlink))
+        except OSError:
+            raise InvalidArgument("too many links") from None
 
     def resolve_request(self, path: str) -> Target:
         """Docker's ResolvePath: the directory part is resolved fully, the last element is not
