@@ -26,6 +26,7 @@ import uuid
 
 import pytest
 
+from tests import polling
 from tests.conftest import needs_root
 
 CLI = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
@@ -38,15 +39,8 @@ __all__ = ["CLI", "needs_root", "cgroup_dirs", "cgroup_file", "processes_mention
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.01, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; return that, or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    """tests.polling.wait_for, polling faster: runtime tests wait on processes and cgroup files."""
+    return polling.wait_for(predicate, timeout, interval, what)
 
 
 def cgroup_dirs(container_id: str) -> list[str]:

@@ -22,19 +22,14 @@ import time
 
 import pytest
 
+from tests import polling
+
 DEFAULT_TIMEOUT = 20.0
 
 
 def wait_for(predicate, timeout: float = DEFAULT_TIMEOUT, interval: float = 0.05, what: str = "condition"):
-    """Poll ``predicate`` until it returns something truthy; return that, or fail the test."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(interval)
+    """tests.polling.wait_for, with the longer deadline daemon tests need."""
+    return polling.wait_for(predicate, timeout, interval, what)
 
 
 # ---- the API -------------------------------------------------------------------------------------
