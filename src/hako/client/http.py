@@ -21,6 +21,7 @@ A `Connection` carries one request at a time; open another for concurrent calls:
 from __future__ import annotations
 
 import _socket
+import os
 
 from .errors import DaemonUnreachable, ProtocolError
 
@@ -213,6 +214,16 @@ class Response:
             if not data:
                 return b"".join(parts)
             parts.append(data)
+
+    def copy_to(self, fd: int) -> None:
+        """Write the (rest of the) body to the file descriptor ``fd`` as it arrives."""
+        while True:
+            data = self.read_some()
+            if not data:
+                return
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
 
     def lines(self):
         """Yield the body line by line (for newline-delimited JSON streams), without the b"\\n"."""

@@ -27,7 +27,7 @@ def save(cli, opts, args) -> int:
         if output:
             _copy_to_file(resp, output)
         else:
-            _copy(resp, cli.out.fd)
+            resp.copy_to(cli.out.fd)
     finally:
         resp.close()
     return 0
@@ -69,7 +69,7 @@ def _copy_to_file(resp, path: str) -> None:
         raise StatusError(1, f"open {directory}/.hako_temp_: {_reason(exc)}") from None
     try:
         try:
-            _copy(resp, fd)
+            resp.copy_to(fd)
         finally:
             os.close(fd)
         try:
@@ -87,16 +87,6 @@ def _copy_to_file(resp, path: str) -> None:
 def _reason(exc: OSError) -> str:
     """Go's spelling of an errno: "permission denied", "is a directory"."""
     return (exc.strerror or str(exc)).lower()
-
-
-def _copy(resp, fd: int) -> None:
-    while True:
-        data = resp.read_some()
-        if not data:
-            return
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
 
 
 def load(cli, opts, args) -> int:
@@ -118,7 +108,7 @@ def load(cli, opts, args) -> int:
             if "application/json" in resp.header("content-type"):
                 display_output(resp.lines(), cli.out)
             else:
-                _copy(resp, cli.out.fd)
+                resp.copy_to(cli.out.fd)
         except StreamFailed as exc:
             raise StatusError(1, str(exc)) from None
         finally:

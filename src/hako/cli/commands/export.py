@@ -17,13 +17,7 @@ def export(cli, opts, args) -> int:
     resp = cli.client.request("GET", f"/containers/{args[0]}/export")
     fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644) if output else cli.out.fd
     try:
-        while True:
-            data = resp.read_some()
-            if not data:
-                break
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view):]
+        resp.copy_to(fd)
     finally:
         if output:
             os.close(fd)
