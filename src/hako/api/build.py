@@ -173,11 +173,8 @@ async def prune(request: web.Request) -> web.Response:
     from ..build.cache import BuildCache
 
     engine = request.app["engine"]
-    filters = query_filters(request)
-    for key in filters:
-        if key not in ("until", "unused-for", "label", "type", "id", "inuse", "shared", "private", "parent",
-                       "description"):
-            raise InvalidArgument(f"invalid filter '{key}'")
+    filters = query_filters(request, allowed=("until", "unused-for", "label", "type", "id", "inuse", "shared",
+                                              "private", "parent", "description"))
     cutoff = None
     for key in ("until", "unused-for"):
         if filters.get(key):

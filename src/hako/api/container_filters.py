@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errdefs import InvalidArgument
+from .server import label_matches
 
 
 _FILTERS = ("id", "name", "label", "status", "exited", "ancestor", "before", "since", "health",
@@ -33,11 +34,8 @@ def matches(engine, container, filters: dict[str, list[str]]) -> bool:
             return False
         if key == "name" and not any(re.search(v, container.name) or re.search(v, "/" + container.name) for v in values):
             return False
-        if key == "label":
-            for want in values:
-                k, eq, v = want.partition("=")
-                if k not in container.config.labels or (eq and container.config.labels[k] != v):
-                    return False
+        if key == "label" and not all(label_matches(container.config.labels, v) for v in values):
+            return False
         if key == "status":
             if container.state.status not in values:
                 return False

@@ -18,7 +18,7 @@ from ..containers.model import PAUSED, RUNNING
 from ..errdefs import Conflict, InvalidArgument
 from . import container_files, container_streams, convert, streams
 from .container_filters import check_filters, matches
-from .server import json_response, COMMON_HEADERS, json_body, query_bool, query_filters, query_int
+from .server import json_response, COMMON_HEADERS, json_body, labels_match, query_bool, query_filters, query_int
 
 
 def register(router) -> None:
@@ -299,14 +299,8 @@ async def prune(request: web.Request) -> web.Response:
     now = time.time()
 
     def predicate(container) -> bool:
-        for want in filters.get("label", []):
-            k, eq, v = want.partition("=")
-            if k not in container.config.labels or (eq and container.config.labels[k] != v):
-                return False
-        for want in filters.get("label!", []):
-            k, eq, v = want.partition("=")
-            if k in container.config.labels and (not eq or container.config.labels[k] == v):
-                return False
+        if not labels_match(container.config.labels, filters):
+            return False
         for until in filters.get("until", []):
             from ..containers.logs import parse_time
 

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from ..errdefs import InvalidArgument
 from . import convert
-from .server import json_response, COMMON_HEADERS, query_bool, query_filters
+from .server import json_response, COMMON_HEADERS, label_matches, query_bool, query_filters
 
 
 def register(router) -> None:
@@ -148,9 +148,6 @@ async def prune(request: web.Request) -> web.Response:
     engine = _engine(request)
     filters = query_filters(request)
     dangling = filters.get("dangling", ["true"])[0].lower() in ("true", "1")
-    label_filters = []
-    for want in filters.get("label", []):
-        k, eq, v = want.partition("=")
-        label_filters.append(lambda labels, k=k, eq=eq, v=v: k in labels and (not eq or labels[k] == v))
+    label_filters = [lambda labels, want=want: label_matches(labels, want) for want in filters.get("label", [])]
     deleted, reclaimed = engine.prune_images(dangling, label_filters)
     return json_response({"ImagesDeleted": deleted or None, "SpaceReclaimed": reclaimed})

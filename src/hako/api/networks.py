@@ -7,7 +7,7 @@ import time
 from aiohttp import web
 
 from ..errdefs import InvalidArgument
-from .server import COMMON_HEADERS, json_body, json_response, query_filters
+from .server import COMMON_HEADERS, json_body, json_response, label_matches, labels_match, query_filters
 
 
 def register(router) -> None:
@@ -175,11 +175,8 @@ def _matches(network, filters: dict[str, list[str]], used: set[str]) -> bool:
             kind = "builtin" if network.predefined else "custom"
             if kind not in values:
                 return False
-        if key == "label":
-            for v in values:
-                k, eq, want = v.partition("=")
-                if k not in network.labels or (eq and network.labels[k] != want):
-                    return False
+        if key == "label" and not all(label_matches(network.labels, v) for v in values):
+            return False
         if key == "dangling":
             dangling = values[0].lower() in ("1", "true")
             if dangling != (not network.predefined and network.id not in used):
@@ -192,10 +189,7 @@ _FILTERS = {"name", "id", "driver", "scope", "type", "label", "dangling"}
 
 async def list_networks(request: web.Request) -> web.Response:
     engine = _engine(request)
-    filters = query_filters(request)
-    for key in filters:
-        if key not in _FILTERS:
-            raise InvalidArgument(f"invalid filter '{key}'")
+    filters = query_filters(request, allowed=_FILTERS)
     used = {ep.network_id for eps in engine.networks.endpoints.values() for ep in eps}
     networks = [n for n in engine.networks.list() if _matches(n, filters, used)]
     return json_response([network_json(engine, n, with_containers=False) for n in networks])
@@ -266,22 +260,11 @@ async def disconnect(request: web.Request) -> web.Response:
 
 
 async def prune(request: web.Request) -> web.Response:
-    filters = query_filters(request)
-    for key in filters:
-        if key not in ("label", "label!", "until"):
-            raise InvalidArgument(f"invalid filter '{key}'")
+    filters = query_filters(request, allowed=("label", "label!", "until"))
     until = _until(filters.get("until"))
 
     def keep(network) -> bool:
-        for v in filters.get("label", []):
-            k, eq, want = v.partition("=")
-            if k not in network.labels or (eq and network.labels[k] != want):
-                return True
-        for v in filters.get("label!", []):
-            k, eq, want = v.partition("=")
-            if k in network.labels and (not eq or network.labels[k] == want):
-                return True
-        return until is not None and network.created >= until
+        return not labels_match(network.labels, filters) or (until is not None and network.created >= until)
 
     removed = await _engine(request).networks.prune(keep)
     return json_response({"NetworksDeleted": removed or None})

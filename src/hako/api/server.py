@@ -13,7 +13,7 @@ import re
 from aiohttp import web
 
 from .. import __version__ as HAKO_VERSION
-from ..errdefs import HakoError
+from ..errdefs import HakoError, InvalidArgument
 
 log = logging.getLogger(__name__)
 
@@ -101,15 +101,11 @@ async def json_body(request: web.Request, required: bool = True):
     raw = await request.read()
     if not raw.strip():
         if required:
-            from ..errdefs import InvalidArgument
-
-            raise InvalidArgument("config cannot be empty in order to create a container")
+                raise InvalidArgument("config cannot be empty in order to create a container")
         return {}
     try:
         return json.loads(raw)
     except ValueError as exc:
-        from ..errdefs import InvalidArgument
-
         raise InvalidArgument(f"invalid JSON: {exc}") from None
 
 
@@ -127,21 +123,18 @@ def query_int(request: web.Request, name: str, default: int | None = None) -> in
     try:
         return int(value)
     except ValueError:
-        from ..errdefs import InvalidArgument
-
         raise InvalidArgument(f"invalid value for {name}: {value!r}") from None
 
 
-def query_filters(request: web.Request) -> dict[str, list[str]]:
-    """Docker's `filters` query: {"label": {"a=b": true}} or the older {"label": ["a=b"]}."""
+def query_filters(request: web.Request, allowed=None) -> dict[str, list[str]]:
+    """Docker's `filters` query: {"label": {"a=b": true}} or the older {"label": ["a=b"]}.
+    With ``allowed``, any other filter is refused up front ("invalid filter 'x'"), as dockerd does."""
     raw = request.query.get("filters")
     if not raw:
         return {}
     try:
         data = json.loads(raw)
     except ValueError:
-        from ..errdefs import InvalidArgument
-
         raise InvalidArgument(f"invalid filter: {raw!r}") from None
     out: dict[str, list[str]] = {}
     for key, value in (data or {}).items():
@@ -151,7 +144,23 @@ def query_filters(request: web.Request) -> dict[str, list[str]]:
             out[key] = [str(v) for v in value]
         else:
             out[key] = [str(value)]
+    if allowed is not None:
+        for key in out:
+            if key not in allowed:
+                        raise InvalidArgument(f"invalid filter '{key}'")
     return out
+
+
+def label_matches(labels: dict[str, str], expr: str) -> bool:
+    """Docker's label filter: "key" asks for the label, "key=value" for that value too."""
+    key, eq, value = expr.partition("=")
+    return key in labels and (not eq or labels[key] == value)
+
+
+def labels_match(labels: dict[str, str], filters: dict[str, list[str]]) -> bool:
+    """Every `label` filter matches and no `label!` filter does (prune's negation)."""
+    return (all(label_matches(labels, e) for e in filters.get("label", []))
+            and not any(label_matches(labels, e) for e in filters.get("label!", [])))
 
 
 def make_app(engine) -> web.Application:

@@ -13,7 +13,7 @@ from aiohttp import web
 from .. import __version__
 from ..containers.model import PAUSED, RUNNING
 from ..errdefs import InvalidArgument
-from .server import json_response, API_VERSION, COMMON_HEADERS, MIN_API_VERSION, error, query_filters
+from .server import json_response, API_VERSION, COMMON_HEADERS, MIN_API_VERSION, error, label_matches, query_filters
 
 PING_HEADERS = {**COMMON_HEADERS, "Cache-Control": "no-cache, no-store, must-revalidate", "Pragma": "no-cache",
                 "Builder-Version": "1", "Swarm": "inactive"}
@@ -161,11 +161,8 @@ def _matches(event, filters: dict[str, list[str]]) -> bool:
             return False
         if key == "image" and not _about_image(event, values):
             return False
-        if key == "label":
-            for want in values:
-                k, _, v = want.partition("=")
-                if k not in event.attributes or (v and event.attributes[k] != v):
-                    return False
+        if key == "label" and not all(label_matches(event.attributes, v) for v in values):
+            return False
     return True
 
 

@@ -9,7 +9,7 @@ from aiohttp import web
 from ..errdefs import InvalidArgument
 from ..volumes import ANONYMOUS_LABEL, Volume
 from .convert import rfc3339
-from .server import json_body, json_response, query_bool, query_filters, version_tuple
+from .server import json_body, json_response, labels_match, query_bool, query_filters, version_tuple
 
 LIST_FILTERS = ("dangling", "driver", "label", "name")
 PRUNE_FILTERS = ("label", "label!", "all")
@@ -58,10 +58,7 @@ async def inspect(request: web.Request) -> web.Response:
 
 async def list_volumes(request: web.Request) -> web.Response:
     engine = _engine(request)
-    filters = query_filters(request)
-    for key in filters:
-        if key not in LIST_FILTERS:
-            raise InvalidArgument(f"invalid filter '{key}'")
+    filters = query_filters(request, allowed=LIST_FILTERS)
     dangling = None
     for value in filters.get("dangling", []):
         if value.lower() not in ("true", "false", "1", "0"):
@@ -75,15 +72,10 @@ async def list_volumes(request: web.Request) -> web.Response:
             continue
         if filters.get("driver") and volume.driver not in filters["driver"]:
             continue
-        if not all(_label_matches(volume.labels, f) for f in filters.get("label", [])):
+        if not labels_match(volume.labels, filters):
             continue
         result.append(volume_json(volume))
     return json_response({"Volumes": result, "Warnings": None})
-
-
-def _label_matches(labels: dict[str, str], expr: str) -> bool:
-    key, sep, value = expr.partition("=")
-    return key in labels and (not sep or labels[key] == value)
 
 
 async def remove(request: web.Request) -> web.Response:
@@ -99,10 +91,7 @@ async def remove(request: web.Request) -> web.Response:
 async def prune(request: web.Request) -> web.Response:
     """Since API 1.42 only anonymous volumes go, unless the filter `all=true` says otherwise."""
     engine = _engine(request)
-    filters = query_filters(request)
-    for key in filters:
-        if key not in PRUNE_FILTERS:
-            raise InvalidArgument(f"invalid filter '{key}'")
+    filters = query_filters(request, allowed=PRUNE_FILTERS)
     version = request.match_info.get("version")
     everything = version is not None and version_tuple(version) < (1, 42)
     for value in filters.get("all", []):
@@ -113,9 +102,7 @@ async def prune(request: web.Request) -> web.Response:
     def wanted(volume: Volume) -> bool:
         if not everything and ANONYMOUS_LABEL not in volume.labels:
             return False
-        if not all(_label_matches(volume.labels, f) for f in filters.get("label", [])):
-            return False
-        return not any(_label_matches(volume.labels, f) for f in filters.get("label!", []))
+        return labels_match(volume.labels, filters)
 
     deleted, reclaimed = await asyncio.to_thread(engine.volumes.prune, wanted)
     for name in deleted:
