@@ -229,3 +229,18 @@ def test_changes_see_through_opaque_directories_only_what_was_visible(store, ima
         assert store.changes("c1") == [("/opt", MODIFIED), ("/opt/fresh", DELETED)]
     finally:
         store.remove_rw("c1")
+
+
+def test_background_deletion_hides_a_removed_layer_at_once(store_root):
+    """hakod's store deletes retired directories in a thread: gone from view immediately,
+    deleted from tmp/ soon after."""
+    from tests.polling import wait_for
+
+    store = LayerStore(store_root, delete_in_background=True)
+    layer = store.apply_tar(tar(*[file(f"f{i}", b"x") for i in range(200)]), None)
+    store.prepare("c1", layer.chain_id)
+    store.remove_rw("c1")
+    store.remove(layer.chain_id)
+    assert store.get(layer.chain_id) is None and store.rw_keys() == []
+    assert os.listdir(store.layers_dir) == []
+    wait_for(lambda: os.listdir(store.tmp_dir) == [], timeout=10, what="tmp/ to empty")

@@ -65,7 +65,7 @@ class Engine:
         from ..monitor.zygote import Zygote
 
         self.store = Store(os.path.join(self.config.data_root, "hako.db"))
-        self.layers = LayerStore(os.path.join(self.config.data_root, "overlay"))
+        self.layers = LayerStore(os.path.join(self.config.data_root, "overlay"), delete_in_background=True)
         self.images = ImageStore(self.store, self.layers)
         from ..images.content import ContentStore
         from ..images.layerblobs import LayerBlobs

@@ -72,7 +72,11 @@ _UNSAFE_IN_OPTIONS = re.compile(r"[,:\\\s]")
 
 
 class LayerStore:
-    def __init__(self, root: str):
+    def __init__(self, root: str, *, delete_in_background: bool = False):
+        """``delete_in_background``: a removed layer or snapshot vanishes at once (a rename) and
+        its files are deleted by a thread of their own, so that a daemon's event loop never waits
+        on an rmtree of thousands of files; what a crash leaves half-deleted, the next start
+        sweeps from tmp/."""
         root = os.path.realpath(root)
         if _UNSAFE_IN_OPTIONS.search(root):
             raise ValueError(f"layer store root {root!r} cannot appear in overlay mount options")
@@ -83,6 +87,7 @@ class LayerStore:
         for path in (root, self.layers_dir, self.rw_dir, self.tmp_dir):
             os.makedirs(path, mode=0o700, exist_ok=True)
         self._lock = threading.RLock()
+        self._delete_in_background = delete_in_background
         self._sweep_tmp()
         self._layers: dict[str, Layer] = self._load_layers()
 
@@ -328,7 +333,11 @@ class LayerStore:
         grave = os.path.join(self._new_tmp("del-"), "x")
         os.rename(path, grave)
         durable.fsync_dir(parent_dir)
-        self._discard(os.path.dirname(grave))
+        if self._delete_in_background:
+            threading.Thread(target=self._discard, args=(os.path.dirname(grave),), name="layer-delete",
+                             daemon=True).start()
+        else:
+            self._discard(os.path.dirname(grave))
 
     def _discard(self, path: str) -> None:
         """Delete a tmp/ entry, unmounting anything under it first; failures only warn."""
