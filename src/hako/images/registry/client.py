@@ -285,13 +285,10 @@ class RegistryClient:
     async def _put_chunked(self, host, location, scopes, digest, size, open_stream, progress, chunk_size) -> None:
         if chunk_size <= 0:
             raise errdefs.InvalidArgument("chunk size must be positive")
-        stream = await asyncio.to_thread(open_stream)
+        sent = 0
+        pieces = _file_pieces(open_stream, size, progress, piece_size=chunk_size)
         try:
-            sent = 0
-            while sent < size:
-                piece = await asyncio.to_thread(stream.read, min(chunk_size, size - sent))
-                if not piece:
-                    raise errdefs.SystemError(f"blob {digest}: its stream ended after {sent} of {size} bytes")
+            async for piece in pieces:
                 headers = {"Content-Type": "application/octet-stream", "Content-Length": str(len(piece)),
                            "Content-Range": f"{sent}-{sent + len(piece) - 1}"}
                 async with await self._send(host, "PATCH", location, scopes, headers=headers, data=piece) as resp:
@@ -299,10 +296,8 @@ class RegistryClient:
                         raise await error_of(resp)
                     location = _location(host, resp)
                 sent += len(piece)
-                if progress:
-                    progress(sent)
         finally:
-            await asyncio.to_thread(stream.close)
+            await pieces.aclose()
         url = _with_query(location, "digest", digest)
         async with await self._send(host, "PUT", url, scopes, headers={"Content-Length": "0"}) as resp:
             if resp.status != 201:
@@ -397,13 +392,14 @@ def _range_start(content_range: str) -> int:
     return int(match.group(1)) if match else -1
 
 
-async def _file_pieces(open_stream, size: int, progress):
-    """The blob's bytes, read off the event loop a MiB at a time, as an upload body."""
+async def _file_pieces(open_stream, size: int, progress, piece_size: int = READ_SIZE):
+    """The blob's bytes, read off the event loop ``piece_size`` at a time (an upload body, or
+    the chunks of a chunked upload); ``progress`` hears the bytes handed on so far."""
     stream = await asyncio.to_thread(open_stream)
     try:
         sent = 0
         while sent < size:
-            piece = await asyncio.to_thread(stream.read, min(READ_SIZE, size - sent))
+            piece = await asyncio.to_thread(stream.read, min(piece_size, size - sent))
             if not piece:
                 raise errdefs.SystemError(f"blob stream ended after {sent} of {size} bytes")
             yield piece
