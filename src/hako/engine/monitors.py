@@ -40,10 +40,7 @@ async def read_status(fd: int, timeout: float = 60.0) -> dict:
     line = bytes(buf).split(b"\n", 1)[0]
     if not line:
         raise MonitorError("the monitor exited before reporting")
-    message = json.loads(line)
-    if "error" in message:
-        raise MonitorError(message["error"], message.get("kind", ""))
-    return message
+    return _reply(line)
 
 
 async def connect(directory: str, request: dict) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -62,6 +59,11 @@ async def call(directory: str, request: dict) -> dict:
         writer.close()
     if not line:
         raise MonitorError("the monitor closed the connection")
+    return _reply(line)
+
+
+def _reply(line: bytes) -> dict:
+    """A monitor's JSON answer; {"error", "kind"} becomes a MonitorError."""
     reply = json.loads(line)
     if "error" in reply:
         raise MonitorError(reply["error"], reply.get("kind", ""))
