@@ -46,3 +46,18 @@ def _parse_date(value: str) -> str:
 def _is_unix(value: str) -> bool:
     whole, _, frac = value.partition(".")
     return whole.lstrip("-").isdigit() and (not frac or frac.isdigit())
+
+
+def since_until(opts: dict) -> dict[str, str]:
+    """The `since` and `until` query values of the options that give them (logs, events);
+    a bad value is docker's error, exit 1."""
+    from .command import StatusError
+
+    query = {}
+    for key in ("since", "until"):
+        if opts[key]:
+            try:
+                query[key] = get_timestamp(opts[key])
+            except ValueError as exc:
+                raise StatusError(1, str(exc)) from None
+    return query

@@ -16,7 +16,7 @@ from ..command import Command, StatusError, no_args
 from ..flags import LIST, STRING, Flag
 from ..formatter import compile_or_fail, template_engine
 from ..gofmt import go_json
-from ..timestamps import get_timestamp
+from ..timestamps import since_until
 from .common import encode_filters, parse_filters
 
 
@@ -45,12 +45,7 @@ def events(cli, opts, args) -> int:
     filters = parse_filters(opts["filter"])
     if filters:
         query["filters"] = encode_filters(filters)
-    for key in ("since", "until"):
-        if opts[key]:
-            try:
-                query[key] = get_timestamp(opts[key])
-            except ValueError as exc:
-                raise StatusError(1, str(exc)) from None
+    query.update(since_until(opts))
     fmt = opts["format"]
     engine = template = None
     if fmt and fmt != "json":

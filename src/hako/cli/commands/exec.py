@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 
 from ..command import Command, StatusError, at_least
-from ..containeropts import OptionError, read_kv_file
+from ..containeropts import OptionError, environment
 from ..flags import LIST, STRING, Flag
 from ..optvalues import ENV
 from ..session import Session
@@ -18,13 +18,7 @@ from ..session import Session
 
 def exec_create_body(opts, command: list[str], environ) -> dict:
     detach = opts["detach"]
-    env = []
-    for path in opts["env_file"]:
-        env += read_kv_file(path, environ)
-    for entry in opts["env"]:
-        if "=" not in entry and entry in environ:
-            entry = f"{entry}={environ[entry]}"
-        env.append(entry)
+    env = environment(opts, environ)
     return {
         "User": opts["user"],
         "Privileged": opts["privileged"],

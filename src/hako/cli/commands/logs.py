@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from hako.client.mux import STDERR, Demuxer
 
-from ..command import Command, StatusError, exactly
+from ..command import Command, exactly
 from ..flags import STRING, Flag
-from ..timestamps import get_timestamp
+from ..timestamps import since_until
 
 
 def logs(cli, opts, args) -> int:
@@ -22,12 +22,7 @@ def logs(cli, opts, args) -> int:
         query["details"] = "1"
     if opts["follow"]:
         query["follow"] = "1"
-    for key in ("since", "until"):
-        if opts[key]:
-            try:
-                query[key] = get_timestamp(opts[key])
-            except ValueError as exc:
-                raise StatusError(1, str(exc)) from None
+    query.update(since_until(opts))
     query["stderr"] = "1"
     query["stdout"] = "1"
     query["tail"] = opts["tail"]
