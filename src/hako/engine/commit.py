@@ -26,7 +26,7 @@ def snapshot_layer(engine, key: str):
     """The writable snapshot ``key``'s changes, as a new layer on its parent (a Layer)."""
     layers = engine.layers
     parent = layers.parent(key)
-    stubs = _stub_files(layers, key, parent)
+    stubs = init_stubs(layers, key, parent)
     with tempfile.NamedTemporaryFile(dir=engine.spool_dir(), prefix="commit-") as raw:
         layers.diff_tar(key, raw)
         raw.flush()
@@ -45,7 +45,9 @@ def _in_lowers(layers, parent: str | None, rel: str) -> bool:
     return any(os.path.lexists(os.path.join(d, rel)) for d in layers.lower_dirs(parent))
 
 
-def _stub_files(layers, key: str, parent: str | None) -> set[str]:
+def init_stubs(layers, key: str, parent: str | None) -> set[str]:
+    """The empty files hakod made in snapshot ``key`` as mount points for /etc/hosts, hostname
+    and resolv.conf ("etc/hosts"…): what Docker's init layer holds, left out of diff and commit."""
     upper = layers.upper_dir(key)
     found = set()
     for rel in STUBS:

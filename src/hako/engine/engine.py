@@ -31,17 +31,6 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 
-def _empty_stub(upper: str | None, path: str) -> bool:
-    """A bind-mount target the runtime created: an empty regular file in the upper dir."""
-    if upper is None:
-        return True
-    try:
-        st = os.lstat(os.path.join(upper, path.lstrip("/")))
-    except FileNotFoundError:
-        return False
-    return st.st_size == 0
-
-
 class Engine:
     def __init__(self, config: DaemonConfig):
         self.config = config
@@ -230,15 +219,11 @@ class Engine:
         """`docker diff`, without the mount points hakod itself made for /etc/hosts, /etc/hostname
         and /etc/resolv.conf (Docker keeps those in an init layer the diff never shows)."""
         from ..snapshots import ADDED, MODIFIED
+        from .commit import init_stubs
 
-        stubs = {"/etc/hosts", "/etc/hostname", "/etc/resolv.conf"}
-        upper = self.layers.upper_dir(container_id)
-        changes = self.layers.changes(container_id)
-        kept = []
-        for path, kind in changes:
-            if path in stubs and kind == ADDED and _empty_stub(upper, path):
-                continue
-            kept.append((path, kind))
+        stubs = {"/" + rel for rel in init_stubs(self.layers, container_id, self.layers.parent(container_id))}
+        kept = [(path, kind) for path, kind in self.layers.changes(container_id)
+                if not (path in stubs and kind == ADDED)]
         others_under_etc = any(p.startswith("/etc/") for p, _ in kept)
         if not others_under_etc:
             kept = [(p, k) for p, k in kept if not (p == "/etc" and k == MODIFIED)]
